@@ -1,0 +1,42 @@
+import { Entity, Index, ManyToOne, Property } from '@mikro-orm/core';
+import { BaseEntity } from '../../db/base.entity';
+import { User } from '../users/user.entity';
+import { Agent } from '../agents/agent.entity';
+import type { Message } from '../messages/message.entity';
+
+/** Per-conversation defaults used when a run has no agent. */
+export interface ConversationSettings {
+  model?: string;
+  systemPrompt?: string;
+  temperature?: number;
+}
+
+@Entity({ tableName: 'conversations' })
+@Index({ properties: ['owner', 'updatedAt', 'id'] })
+@Index({ properties: ['tags'], type: 'gin' })
+export class Conversation extends BaseEntity<'tags' | 'settings' | 'agent' | 'activeLeaf' | 'archivedAt' | 'version'> {
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  owner!: User;
+
+  @Property({ type: 'string', length: 200 })
+  title!: string;
+
+  @Property({ type: 'array', columnType: 'text[]' })
+  tags: string[] = [];
+
+  @Property({ type: 'json' })
+  settings: ConversationSettings = {};
+
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  agent?: Agent;
+
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  activeLeaf?: Message;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  archivedAt?: Date;
+
+  /** Optimistic lock: updates may name the version they read. */
+  @Property({ type: 'integer', version: true })
+  version!: number;
+}

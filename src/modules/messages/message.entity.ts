@@ -1,0 +1,108 @@
+import { Entity, Enum, Index, ManyToOne, Property } from '@mikro-orm/core';
+import { BaseEntity } from '../../db/base.entity';
+import { Conversation } from '../conversations/conversation.entity';
+import { Agent } from '../agents/agent.entity';
+import type { Run } from '../runs/run.entity';
+
+export enum MessageRole {
+  SYSTEM = 'SYSTEM',
+  USER = 'USER',
+  ASSISTANT = 'ASSISTANT',
+  TOOL = 'TOOL',
+}
+
+export enum MessageStatus {
+  COMPLETE = 'COMPLETE',
+  INCOMPLETE = 'INCOMPLETE',
+}
+
+/** One tool call requested by the model, stored as a typed jsonb part. */
+export interface ToolCallPart {
+  id: string;
+  name: string;
+  /** Raw JSON text of the arguments, exactly as the model produced it. */
+  arguments: string;
+}
+
+/**
+ * A node of the conversation tree. `depth` (0 for a root) lets a branch path be
+ * paginated by position without walking it twice.
+ */
+@Entity({ tableName: 'messages' })
+@Index({ properties: ['conversation', 'createdAt'] })
+@Index({ properties: ['parent', 'id'] })
+export class Message extends BaseEntity<
+  | 'parent'
+  | 'depth'
+  | 'reasoning'
+  | 'toolCalls'
+  | 'toolCallId'
+  | 'model'
+  | 'agent'
+  | 'run'
+  | 'promptTokens'
+  | 'completionTokens'
+  | 'reasoningTokens'
+  | 'cachedTokens'
+  | 'costUsd'
+  | 'latencyMs'
+  | 'status'
+  | 'metadata'
+> {
+  @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
+  conversation!: Conversation;
+
+  @ManyToOne(() => Message, { nullable: true, deleteRule: 'cascade' })
+  parent?: Message;
+
+  @Property({ type: 'integer' })
+  depth = 0;
+
+  @Enum({ items: () => MessageRole, nativeEnumName: 'message_role' })
+  role!: MessageRole;
+
+  @Property({ type: 'text' })
+  content!: string;
+
+  @Property({ type: 'text', nullable: true })
+  reasoning?: string;
+
+  @Property({ type: 'json', nullable: true })
+  toolCalls?: ToolCallPart[];
+
+  @Property({ type: 'string', length: 200, nullable: true })
+  toolCallId?: string;
+
+  @Property({ type: 'string', length: 200, nullable: true })
+  model?: string;
+
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  agent?: Agent;
+
+  @ManyToOne({ entity: 'Run', nullable: true, deleteRule: 'set null' })
+  run?: Run;
+
+  @Property({ type: 'integer' })
+  promptTokens = 0;
+
+  @Property({ type: 'integer' })
+  completionTokens = 0;
+
+  @Property({ type: 'integer' })
+  reasoningTokens = 0;
+
+  @Property({ type: 'integer' })
+  cachedTokens = 0;
+
+  @Property({ type: 'double' })
+  costUsd = 0;
+
+  @Property({ type: 'integer', nullable: true })
+  latencyMs?: number;
+
+  @Enum({ items: () => MessageStatus, nativeEnumName: 'message_status' })
+  status: MessageStatus = MessageStatus.COMPLETE;
+
+  @Property({ type: 'json', nullable: true })
+  metadata?: Record<string, unknown>;
+}

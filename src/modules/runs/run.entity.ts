@@ -1,0 +1,108 @@
+import { Entity, Enum, Index, ManyToOne, Property, Unique } from '@mikro-orm/core';
+import { BaseEntity } from '../../db/base.entity';
+import { Conversation } from '../conversations/conversation.entity';
+import { Agent } from '../agents/agent.entity';
+import { User } from '../users/user.entity';
+import type { Message } from '../messages/message.entity';
+
+export enum RunStatus {
+  QUEUED = 'QUEUED',
+  IN_PROGRESS = 'IN_PROGRESS',
+  REQUIRES_ACTION = 'REQUIRES_ACTION',
+  CANCELLING = 'CANCELLING',
+  CANCELLED = 'CANCELLED',
+  FAILED = 'FAILED',
+  COMPLETED = 'COMPLETED',
+  INCOMPLETE = 'INCOMPLETE',
+}
+
+export interface RunErrorPart {
+  code: string;
+  message: string;
+}
+
+/**
+ * An agent run. `branchKey` names the branch tip the run continues from; a
+ * partial unique index (see migrations) allows one active run per branch.
+ */
+@Entity({ tableName: 'runs' })
+@Index({ properties: ['conversation', 'createdAt'] })
+@Index({ properties: ['owner', 'createdAt'] })
+@Unique({
+  name: 'runs_one_active_per_branch',
+  expression:
+    'create unique index "runs_one_active_per_branch" on "runs" ("conversation_id", "branch_key") where "status" in (\'QUEUED\', \'IN_PROGRESS\', \'REQUIRES_ACTION\', \'CANCELLING\')',
+})
+export class Run extends BaseEntity<
+  | 'agent'
+  | 'status'
+  | 'inputMessage'
+  | 'responseMessage'
+  | 'promptTokens'
+  | 'completionTokens'
+  | 'reasoningTokens'
+  | 'cachedTokens'
+  | 'costUsd'
+  | 'timeToFirstTokenMs'
+  | 'error'
+  | 'startedAt'
+  | 'completedAt'
+  | 'options'
+> {
+  @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
+  conversation!: Conversation;
+
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  owner!: User;
+
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  agent?: Agent;
+
+  @Property({ type: 'string', length: 200 })
+  model!: string;
+
+  @Enum({ items: () => RunStatus, nativeEnumName: 'run_status' })
+  status: RunStatus = RunStatus.QUEUED;
+
+  @Property({ type: 'string', length: 64 })
+  branchKey!: string;
+
+  /** The message the run answers (its context ends here). */
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  inputMessage?: Message;
+
+  /** The last message the run wrote (the branch's new tip). */
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  responseMessage?: Message;
+
+  @Property({ type: 'integer' })
+  promptTokens = 0;
+
+  @Property({ type: 'integer' })
+  completionTokens = 0;
+
+  @Property({ type: 'integer' })
+  reasoningTokens = 0;
+
+  @Property({ type: 'integer' })
+  cachedTokens = 0;
+
+  @Property({ type: 'double' })
+  costUsd = 0;
+
+  @Property({ type: 'integer', nullable: true })
+  timeToFirstTokenMs?: number;
+
+  @Property({ type: 'json', nullable: true })
+  error?: RunErrorPart;
+
+  /** Execution options frozen at creation (temperature, max steps, tools...). */
+  @Property({ type: 'json', nullable: true })
+  options?: Record<string, unknown>;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  startedAt?: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  completedAt?: Date;
+}
