@@ -1,0 +1,45 @@
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type Redis from 'ioredis';
+
+/** What a conversation subscriber is told; ids only, so it survives JSON and is re-read per event. */
+export interface ConversationEventPayload {
+  type: 'MESSAGE_ADDED' | 'CONVERSATION_UPDATED' | 'CONVERSATION_DELETED';
+  conversationId: string;
+  ownerId: string;
+  messageId?: string;
+  at: string;
+}
+
+/** The one typed map of pub/sub topics. Keys carry the deployment's Redis prefix. */
+type Topics = {
+  [topic: `${string}conversation:${string}`]: [ConversationEventPayload];
+};
+
+/**
+ * Cross-node notifications (conversation changes). In-process when Redis is
+ * absent; through Redis pub/sub otherwise so every API node sees every event.
+ * Run events do not go here: they have their own replayable log.
+ */
+export class EventBus {
+  private readonly pubsub: PubSub<Topics>;
+
+  constructor(
+    private readonly prefix: string,
+    redis?: { publish: Redis; subscribe: Redis },
+  ) {
+    this.pubsub = createPubSub<Topics>(
+      redis
+        ? { eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) }
+        : undefined,
+    );
+  }
+
+  publishConversation(payload: ConversationEventPayload): void {
+    this.pubsub.publish(`${this.prefix}conversation:${payload.conversationId}`, payload);
+  }
+
+  conversation(conversationId: string): AsyncIterable<ConversationEventPayload> {
+    return this.pubsub.subscribe(`${this.prefix}conversation:${conversationId}`);
+  }
+}

@@ -1,0 +1,156 @@
+import { OptimisticLockError } from '@mikro-orm/core';
+import type { Context, Viewer } from '../../server/context';
+import { badInput, conflict, notFound } from '../../server/errors';
+import { ownedBy } from '../../server/ownership';
+import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
+import { LIMITS, optionalId, optionalText, requireId, requireTags, requireTemperature, requireText } from '../../server/validate';
+import type { ConversationEventPayload, EventBus } from '../../events/event-bus';
+import type { Message } from '../messages/message.entity';
+import type { AgentCatalog } from '../agents/agent.service';
+import { Agent } from '../agents/agent.entity';
+import { Conversation, type ConversationSettings } from './conversation.entity';
+import type { ConversationFilter, ConversationSettingsInput } from './conversation.types';
+import type { CreateConversationInput, DeleteConversationInput, UpdateConversationInput } from './conversation.inputs';
+
+type ListCursor = [string, string];
+
+export class ConversationService {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly catalog: AgentCatalog,
+  ) {}
+
+  /** The conversation if the viewer may see it; NOT_FOUND otherwise, exactly like a missing one. */
+  async get(ctx: Context, viewer: Viewer, id: string, field = 'id'): Promise<Conversation> {
+    const conversationId = requireId(id, field);
+    const conversation = await ctx.em.findOne(Conversation, { id: conversationId, ...ownedBy(viewer) });
+    if (!conversation) throw notFound('Conversation', conversationId);
+    return conversation;
+  }
+
+  async list(
+    ctx: Context,
+    viewer: Viewer,
+    args: { first?: number | null; after?: string | null; filter?: ConversationFilter | null },
+  ): Promise<Connection<Conversation>> {
+    const limit = pageSize(args.first);
+    const cursor = decodeCursor<ListCursor>('conversations', args.after);
+    const f = args.filter ?? {};
+    const where: Record<string, unknown> = { owner: viewer.id, archivedAt: f.archived ? { $ne: null } : null };
+    if (f.tag) where.tags = { $contains: [f.tag.trim().toLowerCase()] };
+    if (f.search) where.title = { $ilike: `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+    if (cursor) {
+      const [updatedAt, id] = cursor;
+      where.$or = [{ updatedAt: { $lt: new Date(updatedAt) } }, { updatedAt: new Date(updatedAt), id: { $lt: id } }];
+    }
+    const rows = await ctx.em.find(Conversation, where, { orderBy: { updatedAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    return toConnection(rows, limit, (c) => encodeCursor('conversations', [c.updatedAt.toISOString(), c.id]), Boolean(cursor));
+  }
+
+  async create(ctx: Context, viewer: Viewer, input: CreateConversationInput): Promise<Conversation> {
+    const title = input.title == null ? 'New conversation' : requireText(input.title, 'title', LIMITS.title);
+    const agent = await this.ownAgent(ctx, viewer, input.agentId);
+    const conversation = ctx.em.create(Conversation, {
+      owner: viewer.id,
+      title,
+      tags: requireTags(input.tags) ?? [],
+      settings: this.settings({}, input.settings),
+      agent,
+    });
+    await ctx.em.flush();
+    return conversation;
+  }
+
+  async update(ctx: Context, viewer: Viewer, input: UpdateConversationInput): Promise<Conversation> {
+    const conversation = await this.get(ctx, viewer, input.conversationId, 'conversationId');
+    if (input.expectedVersion != null && input.expectedVersion !== conversation.version) {
+      throw conflict(`Conversation is at version ${conversation.version}, not ${input.expectedVersion}`, {
+        currentVersion: conversation.version,
+      });
+    }
+    if (input.title != null) conversation.title = requireText(input.title, 'title', LIMITS.title);
+    if (input.tags != null) conversation.tags = requireTags(input.tags) ?? [];
+    const add = requireTags(input.addTags, 'addTags') ?? [];
+    const remove = new Set(requireTags(input.removeTags, 'removeTags') ?? []);
+    if (add.length || remove.size) {
+      conversation.tags = requireTags([...conversation.tags, ...add].filter((t) => !remove.has(t))) ?? [];
+    }
+    if (input.settings) conversation.settings = this.settings(conversation.settings, input.settings);
+    if (input.clearAgent) conversation.agent = undefined;
+    else if (input.agentId != null) conversation.agent = await this.ownAgent(ctx, viewer, input.agentId);
+    if (input.archived != null) conversation.archivedAt = input.archived ? (conversation.archivedAt ?? new Date()) : undefined;
+    try {
+      // The version column makes this UPDATE conditional: a concurrent writer loses with CONFLICT.
+      await ctx.em.flush();
+    } catch (err) {
+      if (err instanceof OptimisticLockError) {
+        throw conflict('Conversation was changed by another request; reload and retry');
+      }
+      throw err;
+    }
+    this.publish(conversation, 'CONVERSATION_UPDATED');
+    return conversation;
+  }
+
+  async delete(ctx: Context, viewer: Viewer, input: DeleteConversationInput): Promise<string> {
+    const id = requireId(input.conversationId, 'conversationId');
+    const conversation = await ctx.em.findOne(Conversation, { id, ...ownedBy(viewer) });
+    if (!conversation) throw notFound('Conversation', id);
+    // Messages, runs and steps go with it through ON DELETE CASCADE, in one statement.
+    const deleted = await ctx.em.nativeDelete(Conversation, { id });
+    if (!deleted) throw notFound('Conversation', id);
+    this.publish(conversation, 'CONVERSATION_DELETED');
+    return id;
+  }
+
+  /** What a conversation event refers to, read fresh (the subscriber's own scope was checked at subscribe). */
+  async eventSubjects(
+    ctx: Context,
+    event: ConversationEventPayload,
+  ): Promise<{ conversation: Conversation | null; message: Message | null }> {
+    const conversation =
+      event.type === 'CONVERSATION_DELETED' ? null : await ctx.em.findOne(Conversation, { id: event.conversationId });
+    const message = event.messageId ? await ctx.loaders.messageById.load(event.messageId) : null;
+    return { conversation, message };
+  }
+
+  publish(conversation: Conversation, type: 'CONVERSATION_UPDATED' | 'CONVERSATION_DELETED' | 'MESSAGE_ADDED', messageId?: string): void {
+    this.bus.publishConversation({
+      type,
+      conversationId: conversation.id,
+      ownerId: conversation.owner.id,
+      messageId,
+      at: new Date().toISOString(),
+    });
+  }
+
+  private async ownAgent(ctx: Context, viewer: Viewer, agentId?: string | null): Promise<Agent | undefined> {
+    const id = optionalId(agentId, 'agentId');
+    if (!id) return undefined;
+    const agent = await ctx.em.findOne(Agent, { id, ...ownedBy(viewer) });
+    if (!agent) throw notFound('Agent', id);
+    return agent;
+  }
+
+  private settings(current: ConversationSettings, input?: ConversationSettingsInput | null): ConversationSettings {
+    if (!input) return current;
+    const next = { ...current };
+    if (input.model !== undefined) {
+      if (input.model === null) delete next.model;
+      else {
+        this.catalog.checkModel(requireText(input.model, 'settings.model', LIMITS.model), 'settings.model');
+        next.model = input.model;
+      }
+    }
+    if (input.systemPrompt !== undefined) {
+      if (input.systemPrompt === null) delete next.systemPrompt;
+      else next.systemPrompt = optionalText(input.systemPrompt, 'settings.systemPrompt', LIMITS.systemPrompt);
+    }
+    if (input.temperature !== undefined) {
+      if (input.temperature === null) delete next.temperature;
+      else next.temperature = requireTemperature(input.temperature, 'settings.temperature');
+    }
+    if (Object.keys(next).length > 3) throw badInput('settings', 'unknown setting');
+    return next;
+  }
+}

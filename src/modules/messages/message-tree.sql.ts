@@ -1,0 +1,57 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Message } from './message.entity';
+
+/**
+ * Branch paths, for many leaves at once, in one recursive statement: each
+ * leaf walks up through parent_id, carrying its own id so rows can be grouped.
+ * Returns each path ordered root → leaf.
+ */
+export async function loadPaths(em: EntityManager, leafIds: readonly string[]): Promise<Map<string, Message[]>> {
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+    `with recursive path as (
+       select m.*, m.id as path_leaf_id from messages m where m.id = any(?::uuid[])
+       union all
+       select p.*, path.path_leaf_id from messages p join path on p.id = path.parent_id
+     )
+     select * from path order by path_leaf_id, depth`,
+    [leafIds as string[]],
+  );
+  const out = new Map<string, Message[]>();
+  for (const row of rows) {
+    const leaf = row.path_leaf_id as string;
+    delete row.path_leaf_id;
+    const list = out.get(leaf) ?? [];
+    list.push(em.map(Message, row));
+    out.set(leaf, list);
+  }
+  return out;
+}
+
+/** Key of a sibling group: the children of one parent (or the roots) of one conversation. */
+export const siblingGroup = (conversationId: string, parentId: string | null): string =>
+  `${conversationId}:${parentId ?? 'root'}`;
+
+/** All children of many parents (and roots of many conversations) in one statement, oldest first. */
+export async function loadChildren(em: EntityManager, groups: readonly string[]): Promise<Map<string, Message[]>> {
+  const parents: string[] = [];
+  const rootsOf: string[] = [];
+  for (const g of groups) {
+    const [conversationId, parent] = g.split(':');
+    if (parent === 'root') rootsOf.push(conversationId);
+    else parents.push(parent);
+  }
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+    `select * from messages
+      where parent_id = any(?::uuid[]) or (parent_id is null and conversation_id = any(?::uuid[]))
+      order by id`,
+    [parents, rootsOf],
+  );
+  const out = new Map<string, Message[]>();
+  for (const row of rows) {
+    const key = siblingGroup(row.conversation_id as string, (row.parent_id as string | null) ?? null);
+    const list = out.get(key) ?? [];
+    list.push(em.map(Message, row));
+    out.set(key, list);
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context, Viewer } from '../../server/context';
+import { badInput, notFound } from '../../server/errors';
+import { isAdmin } from '../../server/ownership';
+import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
+import { LIMITS, optionalId, optionalText, requireText } from '../../server/validate';
+import { requireId } from '../../server/validate';
+import type { ConversationService } from '../conversations/conversation.service';
+import type { Conversation } from '../conversations/conversation.entity';
+import { Message, MessageRole, type ToolCallPart } from './message.entity';
+import type { AppendMessageInput } from './message.inputs';
+
+export interface NewMessage {
+  role: MessageRole;
+  content: string;
+  reasoning?: string;
+  toolCalls?: ToolCallPart[];
+  toolCallId?: string;
+  model?: string;
+}
+
+export class MessageService {
+  constructor(private readonly conversations: ConversationService) {}
+
+  /** A message the viewer may see (through its conversation's owner), else NOT_FOUND. */
+  async get(ctx: Context, viewer: Viewer, id: string, field = 'id'): Promise<Message> {
+    const messageId = requireId(id, field);
+    const where = isAdmin(viewer) ? { id: messageId } : { id: messageId, conversation: { owner: viewer.id } };
+    const message = await ctx.em.findOne(Message, where);
+    if (!message) throw notFound('Message', messageId);
+    return message;
+  }
+
+  /** The branch root → leaf (the active leaf by default), paged by depth. */
+  async path(
+    ctx: Context,
+    conversation: { id: string; activeLeafId: string | null },
+    args: { first?: number | null; after?: string | null; leafId?: string | null },
+  ): Promise<Connection<Message>> {
+    const limit = pageSize(args.first);
+    const afterDepth = decodeCursor<number>('path', args.after);
+    const leafId = optionalId(args.leafId, 'leafId') ?? conversation.activeLeafId;
+    if (!leafId) return toConnection([], limit, () => '', false);
+    const path = await ctx.loaders.pathByLeaf.load(leafId);
+    if (path.length === 0 || path[0].conversation.id !== conversation.id) throw notFound('Message', leafId);
+    const start = afterDepth === undefined ? 0 : afterDepth + 1;
+    return toConnection(path.slice(start, start + limit + 1), limit, (m) => encodeCursor('path', m.depth), start > 0);
+  }
+
+  async append(ctx: Context, viewer: Viewer, input: AppendMessageInput): Promise<Message> {
+    const conversation = await this.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
+    const parentId = input.asRoot ? undefined : (optionalId(input.parentId, 'parentId') ?? conversation.activeLeaf?.id);
+    if (input.role === MessageRole.TOOL && !input.toolCallId) throw badInput('toolCallId', 'is required for TOOL messages');
+    const message = await ctx.em.transactional((em) =>
+      this.insert(em, conversation, parentId, {
+        role: input.role,
+        content: requireText(input.content, 'content', LIMITS.content),
+        reasoning: optionalText(input.reasoning, 'reasoning', LIMITS.content),
+        toolCalls: input.toolCalls?.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })),
+        toolCallId: optionalText(input.toolCallId, 'toolCallId', 200),
+        model: optionalText(input.model, 'model', LIMITS.model),
+      }, input.setActive),
+    );
+    this.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
+    return message;
+  }
+
+  /**
+   * Adds one message under a parent of the same conversation inside the
+   * caller's transaction; moves the active leaf when asked.
+   */
+  async insert(
+    em: EntityManager,
+    conversation: Conversation,
+    parentId: string | undefined,
+    data: NewMessage,
+    setActive: boolean,
+  ): Promise<Message> {
+    let depth = 0;
+    if (parentId) {
+      const parent = await em.findOne(Message, { id: parentId, conversation: conversation.id }, { fields: ['id', 'depth'] });
+      if (!parent) throw notFound('Message', parentId);
+      depth = parent.depth + 1;
+    }
+    const message = em.create(Message, {
+      conversation,
+      parent: parentId ? em.getReference(Message, parentId) : undefined,
+      depth,
+      ...data,
+    });
+    await em.flush();
+    await em.nativeUpdate(
+      'Conversation',
+      { id: conversation.id },
+      setActive ? { updatedAt: new Date(), activeLeaf: message.id } : { updatedAt: new Date() },
+    );
+    return message;
+  }
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../logger';
+import type { Context, Viewer } from './context';
+import { createLoaders } from './loaders';
+import type { Services } from './services';
+import { AppError, toAppError, unauthenticated } from './errors';
+
+export interface ContextDeps {
+  orm: MikroORM;
+  services: Services;
+  logger: Logger;
+}
+
+/**
+ * Builds the per-request context. Authentication failures are remembered, not
+ * thrown: anonymous-safe fields still work and protected ones report why.
+ */
+export async function buildContext(deps: ContextDeps, authorization: string | undefined, requestId?: string): Promise<Context> {
+  const em = deps.orm.em.fork();
+  const id = requestId ?? randomUUID();
+  const logger = deps.logger.child({ requestId: id });
+  let viewer: Viewer | undefined;
+  let authError: AppError | undefined;
+  try {
+    const token = bearer(authorization);
+    viewer = await deps.services.auth.authenticate(em, token);
+  } catch (err) {
+    authError = toAppError(err) ?? unauthenticated('Authentication failed');
+    if (!(err instanceof AppError)) logger.error({ err }, 'authentication error');
+  }
+  return { requestId: id, em, viewer, authError, loaders: createLoaders(em), services: deps.services, logger };
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw unauthenticated('Authorization must be "Bearer <api key or JWT>"');
+  return match[1];
+}
+
+/**
+ * A subscription keeps one context for its whole life; each event gets a
+ * fresh entity manager and loaders so nothing stale is served.
+ */
+export function renewForEvent(ctx: Context): Context {
+  ctx.em = ctx.em.fork({ clear: true });
+  ctx.loaders = createLoaders(ctx.em);
+  return ctx;
+}

@@ -1,0 +1,15 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createConversationLoaders } from '../modules/conversations/conversation.loaders';
+import { createMessageLoaders } from '../modules/messages/message.loaders';
+import { createRunLoaders } from '../modules/runs/run.loaders';
+
+/** Request-scoped DataLoaders: one set per request, so caches never leak across viewers. */
+export function createLoaders(em: EntityManager) {
+  return {
+    ...createConversationLoaders(em),
+    ...createMessageLoaders(em),
+    ...createRunLoaders(em),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

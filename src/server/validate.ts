@@ -1,0 +1,52 @@
+import { validate as isUuid } from 'uuid';
+import { badInput } from './errors';
+
+/** Input checks shared by every module; each names the field it rejects. */
+export function requireId(value: string, field: string): string {
+  if (!isUuid(value)) throw badInput(field, 'is not a valid id');
+  return value.toLowerCase();
+}
+
+export function optionalId(value: string | undefined | null, field: string): string | undefined {
+  return value === undefined || value === null ? undefined : requireId(value, field);
+}
+
+export function requireText(value: string, field: string, max: number, opts: { allowEmpty?: boolean } = {}): string {
+  if (!opts.allowEmpty && value.trim().length === 0) throw badInput(field, 'must not be empty');
+  if (value.length > max) throw badInput(field, `must be at most ${max} characters`, { max });
+  return value;
+}
+
+export function optionalText(value: string | undefined | null, field: string, max: number): string | undefined {
+  return value === undefined || value === null ? undefined : requireText(value, field, max, { allowEmpty: true });
+}
+
+export const LIMITS = {
+  title: 200,
+  content: 100_000,
+  tags: 20,
+  tag: 50,
+  name: 200,
+  description: 2_000,
+  instructions: 50_000,
+  systemPrompt: 50_000,
+  email: 320,
+  model: 200,
+} as const;
+
+export function requireTags(tags: string[] | undefined | null, field = 'tags'): string[] | undefined {
+  if (tags === undefined || tags === null) return undefined;
+  if (tags.length > LIMITS.tags) throw badInput(field, `at most ${LIMITS.tags} tags`, { max: LIMITS.tags });
+  const clean = tags.map((t) => t.trim().toLowerCase());
+  for (const t of clean) {
+    if (!t) throw badInput(field, 'tags must not be empty');
+    if (t.length > LIMITS.tag) throw badInput(field, `each tag must be at most ${LIMITS.tag} characters`);
+  }
+  return [...new Set(clean)];
+}
+
+export function requireTemperature(value: number | undefined | null, field = 'temperature'): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isFinite(value) || value < 0 || value > 2) throw badInput(field, 'must be between 0 and 2');
+  return value;
+}
