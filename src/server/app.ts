@@ -139,6 +139,21 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
       }),
     );
 
+    // Body-parser failures (malformed JSON, oversized body) answer in GraphQL's shape, not an HTML page.
+    app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (res.headersSent) return next(err);
+      const tooLarge = err.type === 'entity.too.large';
+      if (!err.status || err.status >= 500) logger.error({ err }, 'http error');
+      res.status(tooLarge ? 413 : (err.status ?? 500) < 500 ? (err.status ?? 400) : 500).json({
+        errors: [
+          {
+            message: tooLarge ? 'Request body too large' : (err.status ?? 500) < 500 ? 'Malformed request body' : 'Internal server error',
+            extensions: { code: (err.status ?? 500) < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' },
+          },
+        ],
+      });
+    });
+
     await new Promise<void>((ok, fail) => {
       httpServer.once('error', fail);
       httpServer.listen(config.port, config.host, () => ok());
