@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { pgUuidArray } from '../../db/sql';
 import { Agent } from '../agents/agent.entity';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 
@@ -20,7 +21,7 @@ export function createConversationLoaders(em: EntityManager) {
               coalesce(sum(cached_tokens), 0)::int as "cachedTokens",
               coalesce(sum(cost_usd), 0)::float8 as "costUsd"
          from messages where conversation_id = any(?::uuid[]) group by conversation_id`,
-      [[...ids]],
+      [pgUuidArray(ids)],
     );
     const map = new Map(rows.map((r) => [r.conversation_id, r]));
     return ids.map((id) => map.get(id) ?? ZERO_USAGE);

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { pgUuidArray } from '../../db/sql';
 import { Message } from './message.entity';
 
 /**
@@ -14,7 +15,7 @@ export async function loadPaths(em: EntityManager, leafIds: readonly string[]): 
        select p.*, path.path_leaf_id from messages p join path on p.id = path.parent_id
      )
      select * from path order by path_leaf_id, depth`,
-    [leafIds as string[]],
+    [pgUuidArray(leafIds)],
   );
   const out = new Map<string, Message[]>();
   for (const row of rows) {
@@ -44,7 +45,7 @@ export async function loadChildren(em: EntityManager, groups: readonly string[])
     `select * from messages
       where parent_id = any(?::uuid[]) or (parent_id is null and conversation_id = any(?::uuid[]))
       order by id`,
-    [parents, rootsOf],
+    [pgUuidArray(parents), pgUuidArray(rootsOf)],
   );
   const out = new Map<string, Message[]>();
   for (const row of rows) {

@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import {
+  createRunEventLog,
+  RunEventLogError,
+  RunEventLogErrorCode,
+  type RunEvent,
+  type RunEventBody,
+  type RunEventLog,
+} from '../../src/events/run-event-log';
+import { MemoryRunEventLog } from '../../src/events/memory-run-event-log';
+import { RedisRunEventLog } from '../../src/events/redis-run-event-log';
+import type { TailOptions } from '../../src/events/run-event-tail';
+
+/**
+ * One behavioural suite, run against the memory twin and the Redis log (real
+ * Redis at REDIS_URL or 127.0.0.1:6379), so the twin cannot drift.
+ */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `parley-test-${randomUUID().slice(0, 8)}:`;
+
+interface MakeOptions {
+  retentionSeconds?: number;
+  tail?: TailOptions;
+  prefix?: string;
+}
+type Make = (o?: MakeOptions) => RunEventLog;
+
+const open: RunEventLog[] = [];
+function track<T extends RunEventLog>(log: T): T {
+  open.push(log);
+  return log;
+}
+
+const base = (o: MakeOptions = {}) => ({
+  retentionSeconds: o.retentionSeconds ?? 86_400,
+  maxLen: 100_000,
+  staleSeconds: 7 * 86_400,
+  tail: o.tail,
+});
+const makeMemory: Make = (o) => track(new MemoryRunEventLog(base(o)));
+const makeRedis = (o: MakeOptions = {}) =>
+  track(new RedisRunEventLog({ url: REDIS_URL, prefix: o.prefix ?? PREFIX, ...base(o) }));
+
+const token = (i: number): RunEventBody => ({ type: 'TokenDelta', stepIndex: 0, text: `t${i}` });
+const usage = { promptTokens: 1, completionTokens: 2, reasoningTokens: 0, cachedTokens: 0, costUsd: 0.001 };
+const done: RunEventBody = { type: 'RunCompleted', status: 'COMPLETED', usage };
+const newRun = () => `run-${randomUUID()}`;
+
+async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
+  const out: RunEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+/** Seqs must be exactly from+1 … to, in order: no gap, no duplicate. */
+function expectContiguous(events: RunEvent[], from: number, to: number): void {
+  const seqs = events.map((e) => e.seq);
+  expect(seqs).toEqual(Array.from({ length: to - from }, (_, i) => from + 1 + i));
+}
+
+async function appendRun(log: RunEventLog, runId: string, n: number, terminal = true): Promise<void> {
+  for (let i = 1; i <= n; i++) await log.append(runId, token(i));
+  if (terminal) await log.append(runId, done);
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((l) => l.close()));
+});
+
+describe.each([
+  ['memory', makeMemory],
+  ['redis', makeRedis],
+] as const)('RunEventLog (%s)', (_name, make) => {
+  it('assigns gap-free seqs under 50 concurrent appends', async () => {
+    const log = make();
+    const runId = newRun();
+    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(runId, token(i))));
+    expect(appended.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expectContiguous(await log.read(runId, 0), 0, 50);
+    expect(await log.lastSeq(runId)).toBe(50);
+  });
+
+  it('returns the envelope and round-trips the body through JSON', async () => {
+    const log = make();
+    const runId = newRun();
+    const e = await log.append(runId, { type: 'ToolCallCompleted', stepIndex: 1, toolCallId: 'c1', name: 'x', arguments: '{"q":"\\"é"}' });
+    expect(e).toMatchObject({ seq: 1, runId, type: 'ToolCallCompleted', arguments: '{"q":"\\"é"}' });
+    expect(new Date(e.at).toISOString()).toBe(e.at);
+    expect(await log.read(runId, 0)).toEqual([e]);
+  });
+
+  it('reads events after a seq, bounded by limit', async () => {
+    const log = make();
+    const runId = newRun();
+    await appendRun(log, runId, 10, false);
+    expectContiguous(await log.read(runId, 4), 4, 10);
+    expectContiguous(await log.read(runId, 4, 3), 4, 7);
+    expect(await log.read(runId, 10)).toEqual([]);
+    expect(await log.read(newRun(), 0)).toEqual([]);
+    expect(await log.lastSeq(newRun())).toBe(0);
+  });
+
+  it('rejects appends after the terminal event', async () => {
+    const log = make();
+    const runId = newRun();
+    await appendRun(log, runId, 2);
+    const err = await log.append(runId, token(9)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunEventLogError);
+    expect((err as RunEventLogError).code).toBe(RunEventLogErrorCode.RUN_ENDED);
+    expect(await log.lastSeq(runId)).toBe(3);
+  });
+
+  it('replays a finished run from 0 and completes', async () => {
+    const log = make();
+    const runId = newRun();
+    await appendRun(log, runId, 5);
+    const events = await collect(log.subscribe(runId, 0));
+    expectContiguous(events, 0, 6);
+    expect(events[5].type).toBe('RunCompleted');
+    expectContiguous(await collect(log.subscribe(runId, 3)), 3, 6);
+  });
+
+  it('joins mid-run with replay then live, no gap or duplicate, while appends race', async () => {
+    const log = make();
+    const runId = newRun();
+    const total = 300;
+    const subscribers: Promise<{ after: number; events: RunEvent[] }>[] = [];
+    const subscribe = async (after: number) => ({ after, events: await collect(log.subscribe(runId, after)) });
+    subscribers.push(subscribe(0)); // before the run exists
+    const writer = (async () => {
+      for (let i = 1; i < total; i++) {
+        await log.append(runId, token(i));
+        if (i % 5 === 0) await new Promise(setImmediate);
+      }
+      await log.append(runId, done);
+    })();
+    for (let k = 0; k < 30; k++) {
+      await new Promise(setImmediate);
+      const last = await log.lastSeq(runId);
+      subscribers.push(subscribe(Math.floor(Math.random() * (last + 1))));
+      subscribers.push(subscribe(last)); // exactly at the head: the tightest race
+    }
+    await writer;
+    subscribers.push(subscribe(total - 1));
+    for (const { after, events } of await Promise.all(subscribers)) expectContiguous(events, after, total);
+  });
+
+  it('waits on a run with no log yet, then streams it', async () => {
+    const log = make();
+    const runId = newRun();
+    const received = collect(log.subscribe(runId, 0));
+    await sleep(20);
+    await appendRun(log, runId, 3);
+    expectContiguous(await received, 0, 4);
+  });
+
+  it('ends the iterator when the signal aborts, even while waiting', async () => {
+    const log = make();
+    const runId = newRun();
+    await appendRun(log, runId, 2, false);
+    const ac = new AbortController();
+    const got: RunEvent[] = [];
+    const consumed = (async () => {
+      for await (const e of log.subscribe(runId, 0, ac.signal)) got.push(e);
+    })();
+    await sleep(30);
+    ac.abort();
+    await consumed;
+    expectContiguous(got, 0, 2);
+    // An already aborted signal yields nothing.
+    expect(await collect(log.subscribe(runId, 0, ac.signal))).toEqual([]);
+  });
+
+  it('settles a pending next() when the consumer returns', async () => {
+    const log = make();
+    const iterator = log.subscribe(newRun(), 0)[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await sleep(10);
+    await iterator.return?.();
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  });
+
+  it('forgets a finished run after the retention period', async () => {
+    const log = make({ retentionSeconds: 0.2 });
+    const runId = newRun();
+    await appendRun(log, runId, 3);
+    expect(await log.lastSeq(runId)).toBe(4);
+    await sleep(350);
+    expect(await log.lastSeq(runId)).toBe(0);
+    expect(await log.read(runId, 0)).toEqual([]);
+  });
+
+  it('delivers every event to 100 subscribers of one run', async () => {
+    const log = make();
+    const runId = newRun();
+    const early = Array.from({ length: 50 }, () => collect(log.subscribe(runId, 0)));
+    await sleep(20);
+    await appendRun(log, runId, 100, false);
+    const late = Array.from({ length: 50 }, () => collect(log.subscribe(runId, 0)));
+    await appendRun(log, runId, 100);
+    const all = await Promise.all([...early, ...late]);
+    expect(all).toHaveLength(100);
+    for (const events of all) expectContiguous(events, 0, 201);
+  });
+
+  it('keeps a slow consumer lossless with a bounded buffer', async () => {
+    const log = make({ tail: { bufferSize: 4, pageSize: 7 } });
+    const runId = newRun();
+    const got: RunEvent[] = [];
+    const consumed = (async () => {
+      for await (const e of log.subscribe(runId, 0)) {
+        got.push(e);
+        if (e.seq % 10 === 0) await sleep(5); // falls far behind the writer
+      }
+    })();
+    await sleep(20);
+    await appendRun(log, runId, 120);
+    await consumed;
+    expectContiguous(got, 0, 121);
+  });
+
+  it('completes open subscriptions on close', async () => {
+    const log = make();
+    const pending = collect(log.subscribe(newRun(), 0));
+    await sleep(20);
+    await log.close();
+    await expect(pending).resolves.toEqual([]);
+    await expect(log.append(newRun(), token(1))).rejects.toMatchObject({ code: RunEventLogErrorCode.LOG_CLOSED });
+  });
+});
+
+describe('RedisRunEventLog across nodes', () => {
+  const admin = new Redis(REDIS_URL);
+
+  afterAll(async () => {
+    const keys: string[] = [];
+    const stream = admin.scanStream({ match: `${PREFIX}*`, count: 500 });
+    for await (const batch of stream) keys.push(...(batch as string[]));
+    if (keys.length) await admin.del(...keys);
+    await admin.quit();
+  });
+
+  it('serves a subscriber on node B from a middle seq of a run appended on node A', async () => {
+    const a = makeRedis();
+    const b = makeRedis();
+    const runId = newRun();
+    await appendRun(a, runId, 10, false);
+    const received = collect(b.subscribe(runId, 6));
+    await appendRun(a, runId, 10);
+    expectContiguous(await received, 6, 21);
+  });
+
+  it('keeps seqs gap-free with two nodes appending at once', async () => {
+    const nodes = [makeRedis(), makeRedis()];
+    const runId = newRun();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => nodes[i % 2].append(runId, token(i))));
+    expectContiguous(await nodes[1].read(runId, 0), 0, 50);
+  });
+
+  it('stores events under stream ids <seq>-0 and sets the retention TTL at the terminal event', async () => {
+    const log = makeRedis({ retentionSeconds: 60 });
+    const runId = newRun();
+    await appendRun(log, runId, 2, false);
+    const stream = log.streamKey(runId);
+    expect((await admin.xrange(stream, '-', '+')).map(([id]) => id)).toEqual(['1-0', '2-0']);
+    expect(await admin.pttl(stream)).toBeGreaterThan(60_000); // the stale-run TTL, not yet retention
+    await log.append(runId, done);
+    for (const key of [stream, log.metaKey(runId)]) {
+      const ttl = await admin.pttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('catches up from the stream after its pub/sub connection is killed', async () => {
+    const prefix = `${PREFIX}kill-${randomUUID().slice(0, 6)}:`;
+    const log = makeRedis({ prefix });
+    const runId = newRun();
+    const received = collect(log.subscribe(runId, 0));
+    await appendRun(log, runId, 5, false);
+    await sleep(20);
+    const clients = (await admin.client('LIST')) as string;
+    const ids = clients
+      .split('\n')
+      .filter((line) => line.includes(` name=${prefix}run-events-sub `))
+      .map((line) => /^id=(\d+)/.exec(line)?.[1]);
+    expect(ids).toHaveLength(1);
+    await admin.client('KILL', 'ID', ids[0] as string);
+    await appendRun(log, runId, 5); // published while the subscriber is reconnecting
+    expectContiguous(await received, 0, 11);
+  });
+
+  it('createRunEventLog picks the implementation from its options', async () => {
+    const memory = track(createRunEventLog({}));
+    const redis = track(createRunEventLog({ redis: { url: REDIS_URL, prefix: PREFIX } }));
+    expect(memory).toBeInstanceOf(MemoryRunEventLog);
+    expect(redis).toBeInstanceOf(RedisRunEventLog);
+    expect(() => createRunEventLog({ retentionSeconds: 0 })).toThrow(RangeError);
+  });
+});

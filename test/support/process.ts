@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface ParleyProcess {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  /** SIGTERM and wait for exit (graceful shutdown). */
+  stop(): Promise<number | null>;
+  kill(): void;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * Runs a Parley entry point (src/main.ts or src/worker.ts) as a separate OS
+ * process through ts-node, waiting for the log line that says it is ready.
+ */
+export function spawnParley(env: Record<string, string>, entry = 'src/main.ts', readyMsg = 'Parley is listening'): Promise<ParleyProcess> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'reflect-metadata', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${logs.join('\n')}`)), 30_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      try {
+        const entryLog = JSON.parse(line) as { msg?: string; url?: string };
+        if (entryLog.msg === readyMsg) {
+          clearTimeout(timer);
+          resolve({
+            child,
+            url: (entryLog.url ?? '').replace('localhost', '127.0.0.1'),
+            logs,
+            stop: async () => {
+              if (child.exitCode === null) child.kill('SIGTERM');
+              return exited;
+            },
+            kill: () => child.kill('SIGKILL'),
+          });
+        }
+      } catch {
+        // not a JSON log line
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
