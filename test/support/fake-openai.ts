@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { buildChunks, completion, errorBody } from './fake-openai-wire';
 
 /**
  * A scripted OpenAI-compatible server speaking the real wire format of
@@ -43,10 +44,18 @@ export interface StreamShape {
 export type FakeScenario =
   | ({ kind: 'stream' } & StreamShape)
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
-  | ({ kind: 'truncate'; afterChunks: number; /** end the response cleanly instead of destroying the socket */ clean?: boolean } & StreamShape)
+  /** `clean` ends the response properly (still no finish_reason, no [DONE]) instead of destroying the socket. */
+  | ({ kind: 'truncate'; afterChunks: number; clean?: boolean } & StreamShape)
   | ({ kind: 'malformed'; afterChunks: number } & StreamShape)
   | ({ kind: 'hang'; afterChunks: number; /** never even send headers */ beforeHeaders?: boolean } & StreamShape)
-  | ({ kind: 'error-after'; afterChunks: number; error?: { message: string; type?: string; code?: string | null } } & StreamShape);
+  | ({ kind: 'error-after'; afterChunks: number; error?: FakeErrorBody } & StreamShape);
+
+/** OpenAI's error object, as sent in a 4xx/5xx body or as a mid-stream `data: {"error": …}` event. */
+export interface FakeErrorBody {
+  message: string;
+  type?: string;
+  code?: string | null;
+}
 
 export interface FakeRequest {
   method: string;
@@ -55,7 +64,7 @@ export interface FakeRequest {
   /** Parsed JSON body, as the client sent it. */
   body: Record<string, unknown>;
   scenario: FakeScenario['kind'];
-  /** Epoch milliseconds with sub-millisecond precision (timeOrigin + performance.now()), comparable across processes. */
+  /** Epoch ms with sub-ms precision (timeOrigin + performance.now()), comparable across processes. */
   receivedAt: number;
   /** Send time of every `data:` chunk, same clock: lets a benchmark measure the latency Parley adds. */
   sentAt: number[];
@@ -80,8 +89,6 @@ export interface FakeOpenAI {
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
-type Chunk = Record<string, unknown>;
-
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   const queue: FakeScenario[] = [];
   const requests: FakeRequest[] = [];
@@ -94,16 +101,25 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     req.on('end', () => {
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'POST' || path !== '/v1/chat/completions') {
-        return sendJson(res, 404, { error: { message: `No route ${req.method} ${path}`, type: 'invalid_request_error' } });
+        const message = `No route ${req.method} ${path}`;
+        return sendJson(res, 404, errorBody({ message, type: 'invalid_request_error' }));
       }
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
       } catch {
-        return sendJson(res, 400, { error: { message: 'Body is not JSON', type: 'invalid_request_error' } });
+        return sendJson(res, 400, errorBody({ message: 'Body is not JSON', type: 'invalid_request_error' }));
       }
       const scenario = queue.shift() ?? { kind: 'stream', text: ['ok'] };
-      const record: FakeRequest = { method: req.method, path, headers: req.headers, body, scenario: scenario.kind, receivedAt, sentAt: [] };
+      const record: FakeRequest = {
+        method: req.method,
+        path,
+        headers: req.headers,
+        body,
+        scenario: scenario.kind,
+        receivedAt,
+        sentAt: [],
+      };
       requests.push(record);
       serve(res, scenario, record, `chatcmpl-fake-${++seq}`);
     });
@@ -124,7 +140,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     requests,
     enqueue: (...s) => void queue.push(...s),
     pending: () => queue.length,
-    waitForRequests: (count, timeoutMs = 2000) => waitFor(`${count} requests`, () => requests.length >= count, timeoutMs),
+    waitForRequests: (count, timeoutMs = 2000) =>
+      waitFor(`${count} requests`, () => requests.length >= count, timeoutMs),
     async waitForAbort(index, timeoutMs = 2000) {
       await waitFor(`abort of request ${index}`, () => requests[index]?.abortedAt !== undefined, timeoutMs);
       return requests[index].abortedAt as number;
@@ -143,7 +160,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
 
 function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest, id: string): void {
   if (scenario.kind === 'status') {
-    const body = scenario.body ?? { error: { message: `Scripted status ${scenario.status}`, type: 'server_error', param: null, code: null } };
+    const body = scenario.body ?? errorBody({ message: `Scripted status ${scenario.status}`, type: 'server_error' });
     return sendJson(res, scenario.status, body, scenario.headers);
   }
   const model = typeof record.body.model === 'string' ? record.body.model : 'fake-model';
@@ -157,7 +174,11 @@ function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest,
   });
   if (scenario.kind === 'hang' && scenario.beforeHeaders) return;
 
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   res.flushHeaders();
 
   const includeUsage = (record.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -180,7 +201,15 @@ function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest,
         write('{not json');
         return res.end();
       case 'error-after':
-        write(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null, ...scenario.error } }));
+        write(
+          JSON.stringify(
+            errorBody({
+              message: 'The server had an error while processing your request.',
+              type: 'server_error',
+              ...scenario.error,
+            }),
+          ),
+        );
         return res.end();
       default:
         return; // hang: stay silent until the client gives up
@@ -211,69 +240,6 @@ function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest,
     }
   };
   pump(0);
-}
-
-function buildChunks(id: string, model: string, s: StreamShape, includeUsage: boolean, body: Record<string, unknown>): Chunk[] {
-  const created = Math.floor(Date.now() / 1000);
-  const envelope = (choices: unknown[], extra: Chunk = {}): Chunk => ({
-    id, object: 'chat.completion.chunk', created, model, choices, ...(includeUsage ? { usage: null } : {}), ...extra,
-  });
-  const delta = (d: Chunk, finish: string | null = null) => envelope([{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
-
-  const out: Chunk[] = [delta({ role: 'assistant', content: '', refusal: null })];
-  for (const r of s.reasoning ?? []) out.push(delta({ [s.reasoningField ?? 'reasoning_content']: r }));
-  for (const t of s.text ?? []) out.push(delta({ content: t }));
-  const calls = s.toolCalls ?? [];
-  const header = (c: FakeToolCall, index: number) =>
-    delta({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] });
-  const fragment = (index: number, args: string) => delta({ tool_calls: [{ index, function: { arguments: args } }] });
-  if (s.interleaveToolCalls) {
-    const rounds = Math.max(0, ...calls.map((c) => c.argumentsChunks.length)) + 1;
-    for (let k = 0; k < rounds; k++) {
-      calls.forEach((c, i) => {
-        if (k === 0) out.push(header(c, i));
-        else if (k - 1 < c.argumentsChunks.length) out.push(fragment(i, c.argumentsChunks[k - 1]));
-      });
-    }
-  } else {
-    calls.forEach((c, i) => {
-      out.push(header(c, i));
-      for (const a of c.argumentsChunks) out.push(fragment(i, a));
-    });
-  }
-  const finish = s.finishReason === undefined ? (calls.length ? 'tool_calls' : 'stop') : s.finishReason;
-  if (finish !== null) out.push(delta({}, finish));
-  if (includeUsage) out.push(envelope([], { usage: wireUsage(s, body) }));
-  return out;
-}
-
-function wireUsage(s: StreamShape, body: Record<string, unknown>): Chunk {
-  const pieces = (s.reasoning?.length ?? 0) + (s.text?.length ?? 0) + (s.toolCalls ?? []).reduce((n, c) => n + c.argumentsChunks.length, 0);
-  const prompt = s.usage?.promptTokens ?? Math.ceil(JSON.stringify(body.messages ?? []).length / 4);
-  const completion = s.usage?.completionTokens ?? pieces;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: s.usage?.cachedTokens ?? 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: s.usage?.reasoningTokens ?? s.reasoning?.length ?? 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-  };
-}
-
-/** Non-streaming answer built from the same script, for callers that do not ask for a stream. */
-function completion(id: string, model: string, s: StreamShape): Chunk {
-  const calls = s.toolCalls ?? [];
-  const message: Chunk = { role: 'assistant', content: s.text?.join('') ?? null, refusal: null };
-  if (s.reasoning?.length) message[s.reasoningField ?? 'reasoning_content'] = s.reasoning.join('');
-  if (calls.length) {
-    message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.argumentsChunks.join('') } }));
-  }
-  const finish = s.finishReason ?? (calls.length ? 'tool_calls' : 'stop');
-  return {
-    id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
-    usage: wireUsage(s, {}),
-  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
