@@ -37,6 +37,12 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   PARLEY_DATA_DIR: z.string().default('.data'),
   PARLEY_WORKER: z.enum(['inline', 'off']).default('inline'),
+  PARLEY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+  PARLEY_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+  PARLEY_MAX_STEPS: z.coerce.number().int().min(1).max(100).default(10),
+  PARLEY_DEMO_TOKEN_DELAY_MS: z.coerce.number().int().min(0).max(5000).default(20),
+  PARLEY_RUN_EVENT_RETENTION_S: z.coerce.number().int().min(1).default(86_400),
+  PARLEY_TOOL_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -58,6 +64,12 @@ export interface Config {
   jwtSecret?: string;
   dataDir: string;
   worker: 'inline' | 'off';
+  workerConcurrency: number;
+  jobLockMs: number;
+  maxSteps: number;
+  demoTokenDelayMs: number;
+  runEventRetentionSeconds: number;
+  toolTimeoutMs: number;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
 }
@@ -88,6 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET,
     dataDir: e.PARLEY_DATA_DIR,
     worker: e.PARLEY_WORKER,
+    workerConcurrency: e.PARLEY_WORKER_CONCURRENCY,
+    jobLockMs: e.PARLEY_JOB_LOCK_MS,
+    maxSteps: e.PARLEY_MAX_STEPS,
+    demoTokenDelayMs: e.PARLEY_DEMO_TOKEN_DELAY_MS,
+    runEventRetentionSeconds: e.PARLEY_RUN_EVENT_RETENTION_S,
+    toolTimeoutMs: e.PARLEY_TOOL_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

@@ -8,26 +8,22 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { GraphQLFormattedError } from 'graphql';
-import Redis from 'ioredis';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
-import { ensureDatabase, initOrm, migrate, type MikroORM } from '../db/orm';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded';
-import { EventBus } from '../events/event-bus';
+import { createRuntime, type Runtime } from '../runtime';
 import { ensureAdmin } from '../modules/users/user.service';
 import { createSchema } from './schema';
 import { createServices, type Services } from './services';
 import { buildContext } from './context-factory';
-import { formatError, unauthenticated } from './errors';
+import { formatError } from './errors';
 import { mountHealth } from './health';
 import type { Context } from './context';
-import { createCatalog } from './catalog';
+import { startWorker } from '../worker-loop';
 
 export interface ParleyApp {
   url: string;
   port: number;
-  orm: MikroORM;
+  runtime: Runtime;
   services: Services;
   logger: Logger;
   /** Set on the first start of an empty database when no PARLEY_ADMIN_KEY is configured. */
@@ -41,61 +37,37 @@ export interface StartOptions {
   onQuery?: (sql: string) => void;
 }
 
+type BodyError = { status?: number; type?: string };
+
 /**
- * Starts one Parley API node: database (embedded or DATABASE_URL), migrations,
- * Redis connections when configured, HTTP and graphql-ws on one server.
+ * Starts one Parley API node: the shared runtime, HTTP and graphql-ws on one
+ * server, and (unless PARLEY_WORKER=off) a run worker in the same process.
  */
 export async function startParley(config: Config, opts: StartOptions = {}): Promise<ParleyApp> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const stopAll = async () => {
-    for (const fn of cleanups.reverse()) {
-      await fn().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
-    }
-    cleanups.length = 0;
+  const runtime = await createRuntime(config, logger, { onQuery: opts.onQuery });
+  const stops: (() => Promise<unknown>)[] = [() => runtime.close()];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
   };
-
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
-      cleanups.push(() => embedded.stop());
-      databaseUrl = embedded.url;
-    } else {
-      await ensureDatabase(databaseUrl);
-    }
-    const orm = await initOrm({ clientUrl: databaseUrl, onQuery: opts.onQuery });
-    cleanups.push(() => orm.close(true));
-    const applied = await migrate(orm);
-    if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
-    const bootstrapAdminKey = await ensureAdmin(orm.em.fork(), config.adminKey);
-
-    let redis: Redis | undefined;
-    let redisSub: Redis | undefined;
-    if (config.redisUrl) {
-      redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-      redisSub = new Redis(config.redisUrl, { lazyConnect: true });
-      await Promise.all([redis.connect(), redisSub.connect()]);
-      cleanups.push(async () => {
-        redis!.disconnect();
-        redisSub!.disconnect();
-      });
-    }
-    const bus = new EventBus(config.redisPrefix, redis && redisSub ? { publish: redis, subscribe: redisSub } : undefined);
-    const services = createServices({ bus, catalog: createCatalog(), jwtSecret: config.jwtSecret });
+    const bootstrapAdminKey = await ensureAdmin(runtime.orm.em.fork(), config.adminKey);
+    if (config.worker === 'inline') await startWorker(runtime, { recoverOrphans: !config.redisUrl });
+    const services = createServices(runtime);
     const schema = await createSchema();
-    const deps = { orm, services, logger };
+    const deps = { orm: runtime.orm, services, logger };
+    const format = formatError(logger);
 
     const app = express();
     app.disable('x-powered-by');
     const httpServer: Server = createServer(app);
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const format = formatError(logger);
     const wsCleanup = useServer(
       {
         schema,
         onConnect: async (ctx) => {
-          const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+          const params = ctx.connectionParams ?? {};
+          const auth = params.authorization ?? params.Authorization;
           const probe = await buildContext(deps, typeof auth === 'string' ? auth : undefined);
           if (!probe.viewer) return false; // graphql-ws closes with 4403 Forbidden
           (ctx.extra as Record<string, unknown>).authorization = auth;
@@ -104,7 +76,7 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
         context: (ctx) => buildContext(deps, (ctx.extra as { authorization?: string }).authorization),
         onNext: (_ctx, _id, _payload, _args, result) =>
           result.errors ? { ...result, errors: result.errors.map((e) => format(e, e)) } : undefined,
-        onError: (_ctx, _id, _payload, errors) => errors.map((e): GraphQLFormattedError => format(e, e)),
+        onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e, e)),
       },
       wsServer,
     );
@@ -121,34 +93,31 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     });
     await apollo.start();
 
-    const router = express.Router();
-    mountHealth(router, { orm, redis });
-    app.use(router);
+    mountHealth(app, { orm: runtime.orm, redis: runtime.redis });
     app.use((req, res, next) => {
       const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       res.setHeader('x-request-id', id);
-      (req as unknown as { requestId: string }).requestId = id;
+      res.locals.requestId = id;
       next();
     });
     app.use(
       '/graphql',
       express.json({ limit: '5mb' }),
       expressMiddleware(apollo, {
-        context: async ({ req }) =>
-          buildContext(deps, req.headers.authorization, (req as unknown as { requestId: string }).requestId),
+        context: async ({ req, res }) => buildContext(deps, req.headers.authorization, res.locals.requestId as string),
       }),
     );
-
     // Body-parser failures (malformed JSON, oversized body) answer in GraphQL's shape, not an HTML page.
-    app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    app.use((err: BodyError, _req: express.Request, res: express.Response, next: express.NextFunction) => {
       if (res.headersSent) return next(err);
-      const tooLarge = err.type === 'entity.too.large';
-      if (!err.status || err.status >= 500) logger.error({ err }, 'http error');
-      res.status(tooLarge ? 413 : (err.status ?? 500) < 500 ? (err.status ?? 400) : 500).json({
+      const status = err.status ?? 500;
+      if (status >= 500) logger.error({ err }, 'http error');
+      const client = status < 500;
+      res.status(status).json({
         errors: [
           {
-            message: tooLarge ? 'Request body too large' : (err.status ?? 500) < 500 ? 'Malformed request body' : 'Internal server error',
-            extensions: { code: (err.status ?? 500) < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' },
+            message: err.type === 'entity.too.large' ? 'Request body too large' : client ? 'Malformed request body' : 'Internal server error',
+            extensions: { code: client ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' },
           },
         ],
       });
@@ -158,13 +127,13 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
       httpServer.once('error', fail);
       httpServer.listen(config.port, config.host, () => ok());
     });
-    cleanups.push(() => apollo.stop());
+    stops.push(() => apollo.stop());
     const port = (httpServer.address() as AddressInfo).port;
     const url = `http://localhost:${port}/graphql`;
-    logger.info({ url, redis: Boolean(redis), embeddedPostgres: !config.databaseUrl }, 'Parley is listening');
-    return { url, port, orm, services, logger, bootstrapAdminKey, stop: stopAll };
+    logger.info({ url, redis: Boolean(runtime.redis), embeddedPostgres: !config.databaseUrl, worker: config.worker }, 'Parley is listening');
+    return { url, port, runtime, services, logger, bootstrapAdminKey, stop };
   } catch (err) {
-    await stopAll();
+    await stop();
     throw err;
   }
 }

@@ -1,16 +1,24 @@
 import type { AgentCatalog } from '../modules/agents/agent.service';
+import type { ProviderRegistry } from '../modules/providers/provider-registry';
+import type { ToolRegistry } from '../modules/tools/tool-registry';
 import { badInput } from './errors';
 
-const MODEL_ID = /^[a-z0-9][a-z0-9_.-]*\/\S+$/i;
-
-/** Model and tool names that agents and conversations may reference. */
-export function createCatalog(): AgentCatalog {
+/** What agents and conversations may reference: configured models and registered tools. */
+export function createCatalog(providers: ProviderRegistry, tools: ToolRegistry): AgentCatalog {
   return {
     checkModel(modelId, field) {
-      if (!MODEL_ID.test(modelId)) throw badInput(field, 'must look like provider/model, e.g. demo/demo');
+      try {
+        providers.resolve(modelId);
+      } catch (err) {
+        throw badInput(field, (err as Error).message);
+      }
     },
-    checkTools() {
-      // Replaced by the tool registry in the run engine.
+    checkTools(names, field) {
+      const unknown = names.filter((n) => !tools.get(n));
+      if (unknown.length) {
+        const known = tools.list().map((t) => t.name).join(', ');
+        throw badInput(field, `unknown tools: ${unknown.join(', ')} (available: ${known})`);
+      }
     },
   };
 }

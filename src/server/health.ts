@@ -1,9 +1,9 @@
-import type { Router, Request, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 
 /** Liveness says the process answers; readiness says its dependencies do. */
-export function mountHealth(router: Router, deps: { orm: MikroORM; redis?: Redis }): void {
+export function mountHealth(router: Express, deps: { orm: MikroORM; redis?: Redis }): void {
   router.get('/healthz', (_req: Request, res: Response) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
   });

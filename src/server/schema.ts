@@ -6,12 +6,25 @@ import { AgentResolver } from '../modules/agents/agent.resolver';
 import { ConversationResolver } from '../modules/conversations/conversation.resolver';
 import { MessageResolver } from '../modules/messages/message.resolver';
 import { RunResolver } from '../modules/runs/run.resolver';
+import { RunCommandsResolver } from '../modules/runs/run-commands.resolver';
+import { RUN_EVENT_TYPES } from '../modules/runs/run-event.types';
+import { ModelResolver } from '../modules/models/model.resolver';
+import { ToolResolver } from '../modules/tools/tool.resolver';
 
-export const resolvers = [UserResolver, AgentResolver, ConversationResolver, MessageResolver, RunResolver] as const;
+export const resolvers = [
+  UserResolver,
+  AgentResolver,
+  ConversationResolver,
+  MessageResolver,
+  RunResolver,
+  RunCommandsResolver,
+  ModelResolver,
+  ToolResolver,
+] as const;
 
 /** Builds the schema from the resolver classes; `scripts/emit-schema.ts` prints it to schema.graphql. */
 export function createSchema(): Promise<GraphQLSchema> {
   // Every subscription brings its own `subscribe` (EventBus, run event log); type-graphql
   // still insists on a pubSub, so it gets an idle one.
-  return buildSchema({ resolvers: [...resolvers], validate: false, pubSub: createPubSub() });
+  return buildSchema({ resolvers: [...resolvers], orphanedTypes: RUN_EVENT_TYPES, validate: false, pubSub: createPubSub() });
 }

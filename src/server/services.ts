@@ -1,22 +1,45 @@
-import type { EventBus } from '../events/event-bus';
-import { AgentService, type AgentCatalog } from '../modules/agents/agent.service';
+import type { Runtime } from '../runtime';
+import { AgentService } from '../modules/agents/agent.service';
 import { ConversationService } from '../modules/conversations/conversation.service';
 import { MessageService } from '../modules/messages/message.service';
 import { RunService } from '../modules/runs/run.service';
+import { RunCommandService } from '../modules/runs/run-commands.service';
+import { RunStore } from '../modules/runs/run-store';
 import { AuthService } from '../modules/users/auth.service';
 import { UserService } from '../modules/users/user.service';
+import { createCatalog } from './catalog';
 
 /** Stateless services, built once per process; per-request state arrives as the Context argument. */
-export function createServices(deps: { bus: EventBus; catalog: AgentCatalog; jwtSecret?: string }) {
-  const conversations = new ConversationService(deps.bus, deps.catalog);
+export function createServices(rt: Runtime) {
+  const catalog = createCatalog(rt.providers, rt.tools);
+  const conversations = new ConversationService(rt.bus, catalog);
+  const messages = new MessageService(conversations);
+  const agents = new AgentService(catalog);
+  const runs = new RunService();
   return {
-    bus: deps.bus,
-    auth: new AuthService(deps.jwtSecret),
+    bus: rt.bus,
+    eventLog: rt.eventLog,
+    providers: rt.providers,
+    tools: rt.tools,
+    auth: new AuthService(rt.config.jwtSecret),
     users: new UserService(),
-    agents: new AgentService(deps.catalog),
+    agents,
     conversations,
-    messages: new MessageService(conversations),
-    runs: new RunService(),
+    messages,
+    runs,
+    runCommands: new RunCommandService({
+      conversations,
+      messages,
+      agents,
+      runs,
+      log: rt.eventLog,
+      queue: rt.queue,
+      signals: rt.signals,
+      providers: rt.providers,
+      tools: rt.tools,
+      defaultModel: rt.config.defaultModel ?? 'demo/demo',
+      store: new RunStore(rt.orm.em),
+    }),
   };
 }
 

@@ -65,8 +65,17 @@ async function appendRun(log: RunEventLog, runId: string, n: number, terminal = 
   if (terminal) await log.append(runId, done);
 }
 
+const admin = new Redis(REDIS_URL);
+
 afterEach(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
+});
+
+afterAll(async () => {
+  const keys: string[] = [];
+  for await (const batch of admin.scanStream({ match: `${PREFIX}*`, count: 500 })) keys.push(...(batch as string[]));
+  if (keys.length) await admin.del(...keys);
+  await admin.quit();
 });
 
 describe.each([
@@ -232,16 +241,6 @@ describe.each([
 });
 
 describe('RedisRunEventLog across nodes', () => {
-  const admin = new Redis(REDIS_URL);
-
-  afterAll(async () => {
-    const keys: string[] = [];
-    const stream = admin.scanStream({ match: `${PREFIX}*`, count: 500 });
-    for await (const batch of stream) keys.push(...(batch as string[]));
-    if (keys.length) await admin.del(...keys);
-    await admin.quit();
-  });
-
   it('serves a subscriber on node B from a middle seq of a run appended on node A', async () => {
     const a = makeRedis();
     const b = makeRedis();

@@ -31,6 +31,10 @@ export interface ToolCallPart {
 @Entity({ tableName: 'messages' })
 @Index({ properties: ['conversation', 'createdAt'] })
 @Index({ properties: ['parent', 'id'] })
+@Index({
+  name: 'messages_content_fts_index',
+  expression: `create index "messages_content_fts_index" on "messages" using gin (to_tsvector('english', "content"))`,
+})
 export class Message extends BaseEntity<
   | 'parent'
   | 'depth'

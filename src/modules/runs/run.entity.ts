@@ -3,7 +3,7 @@ import { BaseEntity } from '../../db/base.entity';
 import { Conversation } from '../conversations/conversation.entity';
 import { Agent } from '../agents/agent.entity';
 import { User } from '../users/user.entity';
-import type { Message } from '../messages/message.entity';
+import type { Message, ToolCallPart } from '../messages/message.entity';
 
 export enum RunStatus {
   QUEUED = 'QUEUED',
@@ -48,6 +48,7 @@ export class Run extends BaseEntity<
   | 'startedAt'
   | 'completedAt'
   | 'options'
+  | 'pendingToolCalls'
 > {
   @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
   conversation!: Conversation;
@@ -95,6 +96,10 @@ export class Run extends BaseEntity<
 
   @Property({ type: 'json', nullable: true })
   error?: RunErrorPart;
+
+  /** Client-side tool calls the run is waiting for (status REQUIRES_ACTION). */
+  @Property({ type: 'json', nullable: true })
+  pendingToolCalls?: ToolCallPart[];
 
   /** Execution options frozen at creation (temperature, max steps, tools...). */
   @Property({ type: 'json', nullable: true })

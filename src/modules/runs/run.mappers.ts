@@ -18,6 +18,7 @@ export const toRunObject = (r: Run): RunObject => ({
   createdAt: r.createdAt,
   startedAt: r.startedAt ?? null,
   completedAt: r.completedAt ?? null,
+  pendingToolCalls: r.pendingToolCalls ?? [],
   conversationId: r.conversation.id,
   agentId: r.agent?.id ?? null,
   inputMessageId: r.inputMessage?.id ?? null,

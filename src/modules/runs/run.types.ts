@@ -2,6 +2,7 @@ import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphq
 import { RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
 import { UsageType } from '../usage/usage.types';
+import { ToolCallType } from '../messages/message.types';
 
 registerEnumType(RunStatus, {
   name: 'RunStatus',
@@ -96,6 +97,9 @@ export class RunObject {
 
   @Field(() => Date, { nullable: true, description: 'When the run reached a final state.' })
   completedAt!: Date | null;
+
+  @Field(() => [ToolCallType], { description: 'Client-side tool calls awaiting submitToolOutputs (REQUIRES_ACTION).' })
+  pendingToolCalls!: ToolCallType[];
 
   conversationId!: string;
   agentId!: string | null;

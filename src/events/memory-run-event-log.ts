@@ -1,0 +1,126 @@
+import type { RunEventLog } from './run-event-log';
+import { isTerminal, logClosed, runEnded, type RunEvent, type RunEventBody } from './run-event.types';
+import { DEFAULT_TAIL_OPTIONS, RunEventTail, type TailListener, type TailOptions } from './run-event-tail';
+
+export interface MemoryRunEventLogOptions {
+  retentionSeconds: number;
+  maxLen: number;
+  staleSeconds: number;
+  tail?: TailOptions;
+}
+
+/** setTimeout fires at once beyond this (~24.8 days); a longer retention is capped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface RunState {
+  /** Contiguous by seq; events[0] may be past 1 once trimmed to maxLen. */
+  events: RunEvent[];
+  lastSeq: number;
+  ended: boolean;
+  listeners: Set<TailListener>;
+  expiry: NodeJS.Timeout | null;
+}
+
+/**
+ * Single-process twin of the Redis log, for the embedded (no REDIS_URL) mode
+ * and for tests: same seq, terminal, retention and trimming rules. Appends are
+ * synchronous under the hood, so atomicity comes from the event loop.
+ * Events are shared with every subscriber: treat them as read-only.
+ */
+export class MemoryRunEventLog implements RunEventLog {
+  private readonly runs = new Map<string, RunState>();
+  private readonly tail: TailOptions;
+  private closed = false;
+
+  constructor(private readonly options: MemoryRunEventLogOptions) {
+    this.tail = options.tail ?? DEFAULT_TAIL_OPTIONS;
+  }
+
+  async append(runId: string, body: RunEventBody): Promise<RunEvent> {
+    if (this.closed) throw logClosed();
+    const run = this.state(runId);
+    if (run.ended) throw runEnded(runId);
+    // Envelope last so a body carrying stray seq/runId/at cannot override it.
+    const event = { ...body, seq: run.lastSeq + 1, runId, at: new Date().toISOString() } as RunEvent;
+    run.lastSeq = event.seq;
+    run.events.push(event);
+    this.trim(run);
+    if (isTerminal(body)) {
+      run.ended = true;
+      this.expireIn(runId, run, this.options.retentionSeconds);
+    } else if (event.seq === 1) {
+      this.expireIn(runId, run, this.options.staleSeconds);
+    }
+    for (const listener of run.listeners) listener.push(event);
+    return event;
+  }
+
+  async read(runId: string, after: number, limit?: number): Promise<RunEvent[]> {
+    const run = this.runs.get(runId);
+    if (!run || run.events.length === 0) return [];
+    const start = Math.max(0, Math.floor(after) + 1 - run.events[0].seq);
+    return run.events.slice(start, limit === undefined ? undefined : start + Math.max(0, limit));
+  }
+
+  subscribe(runId: string, after: number, signal?: AbortSignal): AsyncIterable<RunEvent> {
+    if (this.closed) throw logClosed();
+    return new RunEventTail(this, runId, after, this.tail, signal);
+  }
+
+  async lastSeq(runId: string): Promise<number> {
+    return this.runs.get(runId)?.lastSeq ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const run of this.runs.values()) {
+      if (run.expiry) clearTimeout(run.expiry);
+      for (const listener of [...run.listeners]) listener.end();
+    }
+    this.runs.clear();
+  }
+
+  /** @internal The tail's live feed; the listener set also keeps an unknown run's state alive. */
+  listen(runId: string, listener: TailListener): { ready: Promise<void>; stop(): void } {
+    if (this.closed) return { ready: Promise.reject(logClosed()), stop: () => undefined };
+    const run = this.state(runId);
+    run.listeners.add(listener);
+    return {
+      ready: Promise.resolve(),
+      stop: () => {
+        // The Set itself survives expiry (see expireIn), so delete through it.
+        run.listeners.delete(listener);
+        // Drop placeholder state created only to hold listeners of a run that never started.
+        const current = this.runs.get(runId);
+        if (current && current.listeners.size === 0 && current.lastSeq === 0) this.runs.delete(runId);
+      },
+    };
+  }
+
+  private state(runId: string): RunState {
+    let run = this.runs.get(runId);
+    if (!run) {
+      run = { events: [], lastSeq: 0, ended: false, listeners: new Set(), expiry: null };
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+
+  /** Approximate like Redis's `MAXLEN ~`: trim in batches, not on every append. */
+  private trim(run: RunState): void {
+    const excess = run.events.length - this.options.maxLen;
+    if (excess > Math.max(1, this.options.maxLen >> 4)) run.events.splice(0, excess);
+  }
+
+  private expireIn(runId: string, run: RunState, seconds: number): void {
+    if (run.expiry) clearTimeout(run.expiry);
+    run.expiry = setTimeout(() => {
+      if (this.runs.get(runId) !== run) return;
+      this.runs.delete(runId);
+      // Like an expired Redis key: subscribers still waiting keep waiting, on a fresh log.
+      if (run.listeners.size > 0) this.state(runId).listeners = run.listeners;
+    }, Math.min(seconds * 1000, MAX_TIMER_MS));
+    // Retention must never keep the process alive.
+    run.expiry.unref();
+  }
+}

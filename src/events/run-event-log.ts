@@ -1,0 +1,57 @@
+import type { RunEvent, RunEventBody } from './run-event.types';
+import { MemoryRunEventLog } from './memory-run-event-log';
+import { RedisRunEventLog } from './redis-run-event-log';
+
+export * from './run-event.types';
+
+/**
+ * The single source for streaming a run: workers append typed events, API
+ * nodes replay and tail them. With Redis any node can serve any subscriber;
+ * without it (single node) an in-memory twin gives the same semantics.
+ */
+export interface RunEventLog {
+  /** Appends atomically, assigning the next gap-free seq (1, 2, 3 …) for that run, and notifies live readers. Appending after a terminal event throws. */
+  append(runId: string, body: RunEventBody): Promise<RunEvent>;
+  /** Events with seq > after, in order (bounded by limit). */
+  read(runId: string, after: number, limit?: number): Promise<RunEvent[]>;
+  /**
+   * Replays events after `after`, then yields live ones as they are appended,
+   * with no gap and no duplicate even under races between replay and live
+   * delivery; completes after yielding the terminal event; also completes
+   * (returns) when `signal` aborts. If the run has no log at all (unknown or
+   * expired) it waits for events — the caller authorizes runs before subscribing.
+   */
+  subscribe(runId: string, after: number, signal?: AbortSignal): AsyncIterable<RunEvent>;
+  /** Highest seq so far (0 if none). */
+  lastSeq(runId: string): Promise<number>;
+  /** Completes every open subscription and releases connections and timers. */
+  close(): Promise<void>;
+}
+
+export interface RunEventLogOptions {
+  /** Redis connection; without it the log lives in this process only. */
+  redis?: { url: string; prefix: string };
+  /** How long a run's log is kept after its terminal event. Default 86400 (one day). */
+  retentionSeconds?: number;
+  /** Approximate cap on events kept per run (oldest trimmed first). Default 100000. */
+  maxLen?: number;
+}
+
+export const DEFAULT_RETENTION_SECONDS = 86_400;
+export const DEFAULT_MAX_LEN = 100_000;
+/**
+ * A run that never reaches a terminal event (its worker died) would keep its
+ * log forever; its first append sets this TTL so it eventually goes away.
+ */
+export const STALE_RUN_SECONDS = 7 * 86_400;
+
+export function createRunEventLog(opts: RunEventLogOptions = {}): RunEventLog {
+  const retentionSeconds = opts.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+  const maxLen = opts.maxLen ?? DEFAULT_MAX_LEN;
+  if (!(retentionSeconds > 0)) throw new RangeError('retentionSeconds must be positive');
+  if (!(maxLen >= 1)) throw new RangeError('maxLen must be at least 1');
+  const staleSeconds = Math.max(retentionSeconds, STALE_RUN_SECONDS);
+  return opts.redis
+    ? new RedisRunEventLog({ ...opts.redis, retentionSeconds, maxLen, staleSeconds })
+    : new MemoryRunEventLog({ retentionSeconds, maxLen, staleSeconds });
+}

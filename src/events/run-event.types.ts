@@ -1,0 +1,86 @@
+/**
+ * Run events: what a worker appends to a run's log and what subscribers
+ * receive. Every shape survives JSON unchanged (ISO date strings, no Date, no
+ * undefined-vs-missing distinction that matters), because the Redis log stores
+ * and publishes them as JSON and the memory log must behave the same.
+ */
+
+export type RunStatusName =
+  | 'QUEUED'
+  | 'IN_PROGRESS'
+  | 'REQUIRES_ACTION'
+  | 'CANCELLING'
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'COMPLETED'
+  | 'INCOMPLETE';
+
+export interface RunEventUsage {
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+}
+
+export type RunEventBody =
+  | { type: 'RunStatusChanged'; status: RunStatusName; previousStatus: RunStatusName | null }
+  | { type: 'StepStarted'; stepIndex: number; stepType: 'MODEL_CALL' | 'TOOL_CALL'; model?: string; toolName?: string }
+  | { type: 'ReasoningDelta'; stepIndex: number; text: string }
+  | { type: 'TokenDelta'; stepIndex: number; text: string }
+  | { type: 'ToolCallStarted'; stepIndex: number; toolCallId: string; name: string; index: number }
+  | { type: 'ToolCallArgumentsDelta'; stepIndex: number; toolCallId: string; delta: string }
+  | {
+      type: 'ToolCallCompleted';
+      stepIndex: number;
+      toolCallId: string;
+      name: string;
+      arguments: string;
+      output?: string;
+      isError?: boolean;
+    }
+  | { type: 'StepCompleted'; stepIndex: number; usage?: RunEventUsage }
+  | { type: 'MessageCompleted'; messageId: string; role: string }
+  | { type: 'RequiresAction'; toolCalls: { id: string; name: string; arguments: string }[] }
+  | { type: 'RunCompleted'; status: 'COMPLETED' | 'INCOMPLETE'; usage: RunEventUsage }
+  | { type: 'RunFailed'; error: { code: string; message: string } }
+  | { type: 'RunCancelled' };
+
+export type RunEventType = RunEventBody['type'];
+
+/** Envelope added by the log: `seq` is gap-free per run, starting at 1. */
+export type RunEvent = RunEventBody & { seq: number; runId: string; at: string };
+
+export const TERMINAL_EVENT_TYPES = ['RunCompleted', 'RunFailed', 'RunCancelled'] as const;
+
+export type TerminalRunEventBody = Extract<RunEventBody, { type: (typeof TERMINAL_EVENT_TYPES)[number] }>;
+
+/** A terminal event is the last one a run's log accepts; subscriptions complete after it. */
+export function isTerminal(e: RunEventBody): e is TerminalRunEventBody {
+  // Plain comparisons rather than an array lookup: this runs once per token per subscriber.
+  return e.type === 'RunCompleted' || e.type === 'RunFailed' || e.type === 'RunCancelled';
+}
+
+export enum RunEventLogErrorCode {
+  /** The run already has a terminal event; its log is closed for appends. */
+  RUN_ENDED = 'RUN_ENDED',
+  /** The log itself was closed (process shutting down). */
+  LOG_CLOSED = 'LOG_CLOSED',
+}
+
+/** The one error type of the events module; services map `code` to API errors. */
+export class RunEventLogError extends Error {
+  constructor(
+    readonly code: RunEventLogErrorCode,
+    message: string,
+    readonly runId?: string,
+  ) {
+    super(message);
+    this.name = 'RunEventLogError';
+  }
+}
+
+export const runEnded = (runId: string) =>
+  new RunEventLogError(RunEventLogErrorCode.RUN_ENDED, `run ${runId} has ended; its event log accepts no more events`, runId);
+
+export const logClosed = () => new RunEventLogError(RunEventLogErrorCode.LOG_CLOSED, 'run event log is closed');

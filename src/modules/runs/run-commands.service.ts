@@ -1,0 +1,220 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context, Viewer } from '../../server/context';
+import { badInput, conflict, notFound } from '../../server/errors';
+import { LIMITS, optionalId, requireTemperature, requireText } from '../../server/validate';
+import type { RunEventLog } from '../../events/run-event-log';
+import type { RunQueue } from '../../queue/run-queue';
+import type { RunSignals } from '../../queue/run-signals';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import type { ToolRegistry } from '../tools/tool-registry';
+import type { AgentService } from '../agents/agent.service';
+import type { Agent } from '../agents/agent.entity';
+import type { ConversationService } from '../conversations/conversation.service';
+import type { Conversation } from '../conversations/conversation.entity';
+import type { MessageService } from '../messages/message.service';
+import { Message, MessageRole } from '../messages/message.entity';
+import { Run, RunStatus } from './run.entity';
+import { ACTIVE_STATUSES } from './run-state';
+import type { RunService } from './run.service';
+import type { RunOptions } from './run-options';
+import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
+import type { RunStore } from './run-store';
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export interface RunCommandDeps {
+  conversations: ConversationService;
+  messages: MessageService;
+  agents: AgentService;
+  runs: RunService;
+  log: RunEventLog;
+  queue: RunQueue;
+  signals: RunSignals;
+  providers: ProviderRegistry;
+  tools: ToolRegistry;
+  defaultModel: string;
+  store: RunStore;
+}
+
+/**
+ * Starting, cancelling and resuming runs. A run row is written (QUEUED) in the
+ * same transaction as its input; only after commit is it announced and queued.
+ */
+export class RunCommandService {
+  constructor(private readonly deps: RunCommandDeps) {}
+
+  async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput): Promise<{ message: Message; run: Run }> {
+    const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
+    const content = requireText(input.content, 'content', LIMITS.content);
+    const parentId = optionalId(input.parentId, 'parentId') ?? conversation.activeLeaf?.id;
+    const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+    const model = this.modelFor(input.model, agent, conversation);
+    const options = this.options(input.settings, agent);
+    const { message, run } = await this.inTransaction(ctx, async (em) => {
+      if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
+      const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, true);
+      const run = this.createRun(em, viewer, conversation, message, agent, model, options);
+      await em.flush();
+      return { message, run };
+    });
+    this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
+    await this.announce(run);
+    return { message, run };
+  }
+
+  async startRun(ctx: Context, viewer: Viewer, input: StartRunInput): Promise<Run> {
+    const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
+    const messageId = optionalId(input.messageId, 'messageId') ?? conversation.activeLeaf?.id;
+    if (!messageId) throw badInput('messageId', 'the conversation has no messages to answer');
+    const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+    const model = this.modelFor(input.model, agent, conversation);
+    const options = this.options(input.settings, agent);
+    const run = await this.inTransaction(ctx, async (em) => {
+      const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
+      if (!message) throw notFound('Message', messageId);
+      await this.assertBranchIdle(em, conversation.id, messageId);
+      const run = this.createRun(em, viewer, conversation, message, agent, model, options);
+      await em.flush();
+      return run;
+    });
+    await this.announce(run);
+    return run;
+  }
+
+  async cancelRun(ctx: Context, viewer: Viewer, runId: string): Promise<Run> {
+    const run = await this.deps.runs.get(ctx, viewer, runId, 'runId');
+    const { store } = this.deps;
+    // Nobody is executing a queued or paused run: it is cancelled here and now.
+    if (await store.transition(run.id, [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION], RunStatus.CANCELLED, { completedAt: new Date() })) {
+      await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: run.status });
+      await this.deps.log.append(run.id, { type: 'RunCancelled' });
+    } else if (await store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.CANCELLING)) {
+      await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.CANCELLING, previousStatus: RunStatus.IN_PROGRESS });
+      await this.deps.signals.requestCancel(run.id);
+    } else {
+      const now = await store.load(run.id);
+      if (now?.status === RunStatus.CANCELLING) await this.deps.signals.requestCancel(run.id);
+      else if (now && !ACTIVE_STATUSES.includes(now.status)) {
+        throw conflict(`Run ${run.id} already ended (${now.status})`, { status: now.status });
+      }
+    }
+    ctx.em.clear();
+    return this.deps.runs.get(ctx, viewer, run.id);
+  }
+
+  async submitToolOutputs(ctx: Context, viewer: Viewer, input: SubmitToolOutputsInput): Promise<Run> {
+    const run = await this.deps.runs.get(ctx, viewer, input.runId, 'runId');
+    if (run.status !== RunStatus.REQUIRES_ACTION) {
+      throw conflict(`Run ${run.id} is ${run.status}, not waiting for tool outputs`, { status: run.status });
+    }
+    const pending = run.pendingToolCalls ?? [];
+    const given = new Map(input.toolOutputs.map((o) => [o.toolCallId, o.output]));
+    const missing = pending.filter((c) => !given.has(c.id)).map((c) => c.id);
+    const unknown = [...given.keys()].filter((id) => !pending.some((c) => c.id === id));
+    if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
+    if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
+    if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
+    await this.inTransaction(ctx, async (em) => {
+      const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: 4 /* PESSIMISTIC_WRITE */ });
+      if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
+      const conversation = await em.findOneOrFail('Conversation', { id: run.conversation.id }) as Conversation;
+      let tip = run.responseMessage?.id ?? run.inputMessage?.id;
+      for (const call of pending) {
+        const output = requireText(given.get(call.id)!, 'toolOutputs.output', LIMITS.content, { allowEmpty: true });
+        const m = await this.deps.messages.insert(em, conversation, tip, { role: MessageRole.TOOL, content: output, toolCallId: call.id }, false);
+        tip = m.id;
+      }
+      locked.responseMessage = em.getReference(Message, tip!);
+      locked.pendingToolCalls = undefined;
+      locked.status = RunStatus.QUEUED;
+      await em.flush();
+    });
+    await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION });
+    await this.deps.queue.enqueue({ runId: run.id });
+    ctx.em.clear();
+    return this.deps.runs.get(ctx, viewer, run.id);
+  }
+
+  /** Policy "reject": a branch whose tip is being answered takes no new message or run. */
+  private async assertBranchIdle(em: EntityManager, conversationId: string, tipId: string): Promise<void> {
+    const busy = await em.findOne(
+      Run,
+      { conversation: conversationId, status: { $in: [...ACTIVE_STATUSES] }, $or: [{ branchKey: tipId }, { responseMessage: tipId }] },
+      { fields: ['id', 'status'] },
+    );
+    if (busy) throw conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
+  }
+
+  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions): Run {
+    return em.create(Run, {
+      conversation,
+      owner: em.getReference('User', viewer.id) as never,
+      agent,
+      model,
+      branchKey: input.id,
+      inputMessage: input,
+      options: options as Record<string, unknown>,
+    });
+  }
+
+  /** The partial unique index is the last word on "one active run per branch". */
+  private async inTransaction<T>(ctx: Context, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await ctx.em.transactional(fn);
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException && String(err.message).includes('runs_one_active_per_branch')) {
+        throw conflict('Another run is already active on this branch');
+      }
+      throw err;
+    }
+  }
+
+  private async announce(run: Run): Promise<void> {
+    await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
+    await this.deps.queue.enqueue({ runId: run.id });
+  }
+
+  private async agentFor(ctx: Context, viewer: Viewer, conversation: Conversation, agentId?: string | null): Promise<Agent | undefined> {
+    if (agentId) return this.deps.agents.get(ctx, viewer, agentId, 'agentId');
+    return conversation.agent ? this.deps.agents.get(ctx, viewer, conversation.agent.id) : undefined;
+  }
+
+  private modelFor(requested: string | undefined | null, agent: Agent | undefined, conversation: Conversation): string {
+    const model = requested ?? agent?.model ?? conversation.settings.model ?? this.deps.defaultModel;
+    try {
+      this.deps.providers.resolve(model);
+    } catch (err) {
+      throw badInput('model', (err as Error).message);
+    }
+    return model;
+  }
+
+  private options(settings: RunSettingsInput | undefined | null, agent: Agent | undefined): RunOptions {
+    const s = settings ?? {};
+    const options: RunOptions = {};
+    const temperature = requireTemperature(s.temperature, 'settings.temperature') ?? agent?.temperature;
+    if (temperature != null) options.temperature = temperature;
+    if (s.maxTokens != null) {
+      if (s.maxTokens < 1 || s.maxTokens > 200_000) throw badInput('settings.maxTokens', 'must be between 1 and 200000');
+      options.maxTokens = s.maxTokens;
+    }
+    if (s.maxSteps != null) {
+      if (s.maxSteps < 1 || s.maxSteps > 100) throw badInput('settings.maxSteps', 'must be between 1 and 100');
+      options.maxSteps = s.maxSteps;
+    }
+    if (s.tools) {
+      const unknown = s.tools.filter((t) => !this.deps.tools.get(t));
+      if (unknown.length) throw badInput('settings.tools', `unknown tools: ${unknown.join(', ')}`);
+      options.tools = s.tools;
+    }
+    if (s.clientTools?.length) {
+      for (const t of s.clientTools) {
+        if (!TOOL_NAME.test(t.name)) throw badInput('settings.clientTools.name', 'must be 1–64 letters, digits, _ or -');
+        if (t.parameters.type !== 'object') throw badInput('settings.clientTools.parameters', 'must be a JSON Schema with type "object"');
+      }
+      options.clientTools = s.clientTools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+    }
+    return options;
+  }
+}

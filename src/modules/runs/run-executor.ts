@@ -1,0 +1,361 @@
+import type { Logger } from '../../logger';
+import type { RunEventLog } from '../../events/run-event-log';
+import type { RunEventBody } from '../../events/run-event.types';
+import type { RunSignals } from '../../queue/run-signals';
+import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry';
+import { ProviderError, type ChatToolSpec, type CompletedToolCall, type ProviderUsage } from '../providers/provider.types';
+import { costUsd } from '../models/model-catalog';
+import type { ToolRegistry } from '../tools/tool-registry';
+import { searchMessages } from '../tools/message-search';
+import { loadPaths } from '../messages/message-tree.sql';
+import { MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
+import { Run, RunStatus, type RunErrorPart } from './run.entity';
+import { RunStepStatus, RunStepType } from './run-step.entity';
+import { RunStore } from './run-store';
+import { toChatMessages } from './run-context';
+import type { RunOptions } from './run-options';
+import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
+
+export interface RunExecutorDeps {
+  store: RunStore;
+  log: RunEventLog;
+  signals: RunSignals;
+  providers: ProviderRegistry;
+  tools: ToolRegistry;
+  logger: Logger;
+  defaultMaxSteps: number;
+}
+
+/** Why a run stops early; each maps to a final status. */
+class StopRun extends Error {
+  constructor(
+    readonly status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED,
+    readonly error?: RunErrorPart,
+  ) {
+    super(error?.message ?? status);
+  }
+}
+
+const addUsage = (a: UsageColumns, b: UsageColumns): UsageColumns => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens,
+  reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+  cachedTokens: a.cachedTokens + b.cachedTokens,
+  costUsd: a.costUsd + b.costUsd,
+});
+
+/** The state of one execution of a run, between two persisted steps. */
+interface Execution {
+  run: Run;
+  model: ResolvedModel;
+  options: RunOptions;
+  tipId?: string;
+  stepIndex: number;
+  totals: UsageColumns & { timeToFirstTokenMs?: number };
+  signal: AbortSignal;
+  ownerId: string;
+}
+
+/**
+ * Executes a run: model calls and tool calls as steps, every delta appended to
+ * the run's event log as it arrives, each finished step persisted once.
+ */
+export class RunExecutor {
+  constructor(private readonly deps: RunExecutorDeps) {}
+
+  private emit(runId: string, body: RunEventBody): Promise<unknown> {
+    return this.deps.log.append(runId, body);
+  }
+
+  async execute(runId: string): Promise<void> {
+    const { store, logger } = this.deps;
+    const run = await store.load(runId);
+    if (!run) return;
+    if (run.status === RunStatus.IN_PROGRESS || run.status === RunStatus.CANCELLING) {
+      // A job for a run already in progress means the process running it died.
+      await this.finish(run, RunStatus.FAILED, [run.status], {
+        code: 'WORKER_LOST',
+        message: 'The worker executing this run stopped before it finished; the unfinished step was discarded',
+      });
+      return;
+    }
+    if (run.status !== RunStatus.QUEUED) return;
+
+    const abort = new AbortController();
+    const offCancel = this.deps.signals.onCancel(run.id, () => abort.abort());
+    try {
+      const claimed = await store.transition(run.id, [RunStatus.QUEUED], RunStatus.IN_PROGRESS, {
+        startedAt: run.startedAt ?? new Date(),
+      });
+      if (!claimed) return;
+      await this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.IN_PROGRESS, previousStatus: RunStatus.QUEUED });
+      const exec: Execution = {
+        run,
+        model: this.deps.providers.resolve(run.model),
+        options: (run.options ?? {}) as RunOptions,
+        tipId: run.responseMessage?.id ?? run.inputMessage?.id,
+        stepIndex: await store.stepCount(run.id),
+        totals: { ...ZERO_USAGE, ...pickUsage(run), timeToFirstTokenMs: run.timeToFirstTokenMs },
+        signal: abort.signal,
+        ownerId: run.owner.id,
+      };
+      const outcome = await this.loop(exec);
+      if (outcome === 'paused') return;
+      const finished = await this.finish(run, outcome, [RunStatus.IN_PROGRESS], undefined, exec.totals);
+      // A cancel that lands after the last token still ends the run as CANCELLED, with its answer kept.
+      if (!finished) await this.finish(run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+    } catch (err) {
+      const stop = this.classify(err, abort.signal);
+      if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
+        logger.error({ err, runId }, 'run failed unexpectedly');
+      }
+      await this.finish(run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
+    } finally {
+      offCancel();
+    }
+  }
+
+  /** Runs steps until the model stops, a limit is hit, or client tools are needed. */
+  private async loop(exec: Execution): Promise<RunStatus.COMPLETED | RunStatus.INCOMPLETE | 'paused'> {
+    const maxSteps = exec.options.maxSteps ?? this.deps.defaultMaxSteps;
+    for (;;) {
+      if (exec.stepIndex >= maxSteps) {
+        throw new StopRun(RunStatus.INCOMPLETE, { code: 'MAX_STEPS', message: `Stopped after ${maxSteps} steps` });
+      }
+      const { finish, toolCalls } = await this.modelStep(exec);
+      if (finish === 'length') {
+        throw new StopRun(RunStatus.INCOMPLETE, { code: 'MAX_TOKENS', message: 'The model hit its output token limit' });
+      }
+      if (!toolCalls.length) return RunStatus.COMPLETED;
+      const clientNames = new Set((exec.options.clientTools ?? []).map((t) => t.name));
+      const pending: ToolCallPart[] = [];
+      for (const call of toolCalls) {
+        if (clientNames.has(call.name)) pending.push(call);
+        else await this.toolStep(exec, call);
+      }
+      if (pending.length) {
+        await this.pause(exec, pending);
+        return 'paused';
+      }
+    }
+  }
+
+  private async modelStep(exec: Execution): Promise<{ finish: string; toolCalls: CompletedToolCall[] }> {
+    const { run, model } = exec;
+    const index = exec.stepIndex++;
+    const startedAt = new Date();
+    await this.emit(run.id, { type: 'StepStarted', stepIndex: index, stepType: 'MODEL_CALL', model: run.model });
+    const path = exec.tipId ? ((await loadPaths(this.deps.store.em(), [exec.tipId])).get(exec.tipId) ?? []) : [];
+    const systemPrompt = run.agent?.instructions ?? run.conversation.settings.systemPrompt;
+    const tools = this.toolSpecs(exec);
+    let text = '';
+    let reasoning = '';
+    let firstTokenAt: number | undefined;
+    let usage: ProviderUsage | undefined;
+    let finish = 'stop';
+    let toolCalls: CompletedToolCall[] = [];
+    try {
+      const stream = model.provider.stream({
+        model: model.upstreamModel,
+        messages: toChatMessages(path, systemPrompt),
+        tools: tools.length ? tools : undefined,
+        temperature: exec.options.temperature,
+        maxTokens: exec.options.maxTokens,
+        signal: exec.signal,
+      });
+      for await (const ev of stream) {
+        if (ev.type !== 'finish' && firstTokenAt === undefined) firstTokenAt = Date.now();
+        switch (ev.type) {
+          case 'text':
+            text += ev.text;
+            await this.emit(run.id, { type: 'TokenDelta', stepIndex: index, text: ev.text });
+            break;
+          case 'reasoning':
+            reasoning += ev.text;
+            await this.emit(run.id, { type: 'ReasoningDelta', stepIndex: index, text: ev.text });
+            break;
+          case 'tool_call_started':
+            await this.emit(run.id, { type: 'ToolCallStarted', stepIndex: index, toolCallId: ev.id, name: ev.name, index: ev.index });
+            break;
+          case 'tool_call_delta':
+            await this.emit(run.id, { type: 'ToolCallArgumentsDelta', stepIndex: index, toolCallId: ev.id, delta: ev.argumentsDelta });
+            break;
+          case 'finish':
+            finish = ev.reason;
+            toolCalls = ev.toolCalls;
+            usage = ev.usage;
+            break;
+        }
+      }
+      if (exec.signal.aborted) throw new ProviderError('CANCELLED', 'Run cancelled');
+    } catch (err) {
+      // Keep what was streamed: a cancelled or broken answer is stored as INCOMPLETE.
+      if (text || reasoning) {
+        await this.recordModelStep(exec, index, startedAt, firstTokenAt, { text, reasoning, toolCalls: [] }, usage, MessageStatus.INCOMPLETE, err);
+      }
+      throw err;
+    }
+    await this.recordModelStep(exec, index, startedAt, firstTokenAt, { text, reasoning, toolCalls }, usage, MessageStatus.COMPLETE);
+    return { finish, toolCalls };
+  }
+
+  private async recordModelStep(
+    exec: Execution,
+    index: number,
+    startedAt: Date,
+    firstTokenAt: number | undefined,
+    out: { text: string; reasoning: string; toolCalls: CompletedToolCall[] },
+    usage: ProviderUsage | undefined,
+    status: MessageStatus,
+    err?: unknown,
+  ): Promise<void> {
+    const { run } = exec;
+    const tokens = usage ?? { promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0 };
+    const stepUsage: UsageColumns = { ...tokens, costUsd: costUsd(exec.model.info, tokens) };
+    const completedAt = new Date();
+    exec.totals = { ...addUsage(exec.totals, stepUsage), timeToFirstTokenMs: exec.totals.timeToFirstTokenMs };
+    if (exec.totals.timeToFirstTokenMs == null && firstTokenAt !== undefined) {
+      exec.totals.timeToFirstTokenMs = firstTokenAt - run.createdAt.getTime();
+    }
+    const stepError = err ? this.classify(err, exec.signal).error : undefined;
+    const message = await this.deps.store.persistStep(
+      run,
+      exec.tipId,
+      {
+        index,
+        type: RunStepType.MODEL_CALL,
+        status: err ? (exec.signal.aborted ? RunStepStatus.CANCELLED : RunStepStatus.FAILED) : RunStepStatus.COMPLETED,
+        model: run.model,
+        usage: stepUsage,
+        timeToFirstTokenMs: firstTokenAt === undefined ? undefined : firstTokenAt - startedAt.getTime(),
+        error: stepError,
+        startedAt,
+        completedAt,
+      },
+      {
+        role: MessageRole.ASSISTANT,
+        content: out.text,
+        reasoning: out.reasoning || undefined,
+        toolCalls: out.toolCalls.length ? out.toolCalls : undefined,
+        status,
+        latencyMs: completedAt.getTime() - startedAt.getTime(),
+      },
+      exec.totals,
+    );
+    exec.tipId = message?.id ?? exec.tipId;
+    await this.emit(run.id, { type: 'StepCompleted', stepIndex: index, usage: stepUsage });
+    if (message) await this.emit(run.id, { type: 'MessageCompleted', messageId: message.id, role: MessageRole.ASSISTANT });
+  }
+
+  private async toolStep(exec: Execution, call: CompletedToolCall): Promise<void> {
+    const { run } = exec;
+    const index = exec.stepIndex++;
+    const startedAt = new Date();
+    await this.emit(run.id, { type: 'StepStarted', stepIndex: index, stepType: 'TOOL_CALL', toolName: call.name });
+    const allowed = this.serverToolNames(exec).includes(call.name);
+    const result = allowed
+      ? await this.deps.tools.execute(call.name, call.arguments, {
+          viewerId: exec.ownerId,
+          signal: exec.signal,
+          searchMessages: (q, limit) => searchMessages(this.deps.store.em(), exec.ownerId, q, limit),
+        })
+      : { output: `Tool "${call.name}" is not available to this run`, isError: true, cached: false, durationMs: 0 };
+    if (exec.signal.aborted) throw new ProviderError('CANCELLED', 'Run cancelled');
+    await this.emit(run.id, {
+      type: 'ToolCallCompleted',
+      stepIndex: index,
+      toolCallId: call.id,
+      name: call.name,
+      arguments: call.arguments,
+      output: result.output,
+      isError: result.isError,
+    });
+    const message = await this.deps.store.persistStep(
+      run,
+      exec.tipId,
+      {
+        index,
+        type: RunStepType.TOOL_CALL,
+        status: result.isError ? RunStepStatus.FAILED : RunStepStatus.COMPLETED,
+        toolName: call.name,
+        toolCallId: call.id,
+        input: call.arguments,
+        output: { output: result.output, isError: result.isError, cached: result.cached },
+        usage: ZERO_USAGE,
+        error: result.isError ? { code: 'TOOL_ERROR', message: result.output } : undefined,
+        startedAt,
+        completedAt: new Date(),
+      },
+      { role: MessageRole.TOOL, content: result.output, toolCallId: call.id, status: MessageStatus.COMPLETE, latencyMs: result.durationMs },
+      exec.totals,
+    );
+    exec.tipId = message?.id ?? exec.tipId;
+    await this.emit(run.id, { type: 'StepCompleted', stepIndex: index });
+    if (message) await this.emit(run.id, { type: 'MessageCompleted', messageId: message.id, role: MessageRole.TOOL });
+  }
+
+  private async pause(exec: Execution, pending: ToolCallPart[]): Promise<void> {
+    const { run } = exec;
+    for (const call of pending) {
+      await this.emit(run.id, { type: 'ToolCallCompleted', stepIndex: exec.stepIndex - 1, toolCallId: call.id, name: call.name, arguments: call.arguments });
+    }
+    const moved = await this.deps.store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.REQUIRES_ACTION, { pendingToolCalls: pending });
+    if (!moved) throw new StopRun(RunStatus.CANCELLED);
+    await this.emit(run.id, { type: 'RequiresAction', toolCalls: pending });
+    await this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.REQUIRES_ACTION, previousStatus: RunStatus.IN_PROGRESS });
+  }
+
+  private serverToolNames(exec: Execution): string[] {
+    return exec.options.tools ?? exec.run.agent?.tools ?? [];
+  }
+
+  private toolSpecs(exec: Execution): ChatToolSpec[] {
+    const server = this.deps.tools.specs(this.serverToolNames(exec).filter((n) => this.deps.tools.get(n)));
+    const client = (exec.options.clientTools ?? []).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+    return [...server, ...client];
+  }
+
+  private classify(err: unknown, signal: AbortSignal): { status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED; error?: RunErrorPart } {
+    if (err instanceof StopRun) return { status: err.status, error: err.error };
+    if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
+    if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
+    return { status: RunStatus.FAILED, error: { code: 'INTERNAL_ERROR', message: 'The run failed because of an internal error' } };
+  }
+
+  /** Moves the run to its final state and appends the terminal event (exactly once: the conditional update decides). */
+  async finish(
+    run: Run,
+    status: RunStatus,
+    from: RunStatus[],
+    error?: RunErrorPart,
+    totals?: UsageColumns,
+  ): Promise<boolean> {
+    const moved = await this.deps.store.transition(run.id, from, status, {
+      completedAt: new Date(),
+      ...(error ? { error } : {}),
+    });
+    if (!moved) return false;
+    const previousStatus = from.length === 1 ? from[0] : null;
+    await this.emit(run.id, { type: 'RunStatusChanged', status, previousStatus: previousStatus as RunStatus | null });
+    const fresh = totals ?? (await this.deps.store.load(run.id)) ?? run;
+    const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
+    if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
+      await this.emit(run.id, { type: 'RunCompleted', status, usage });
+    } else if (status === RunStatus.CANCELLED) {
+      await this.emit(run.id, { type: 'RunCancelled' });
+    } else {
+      await this.emit(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
+    }
+    return true;
+  }
+}
+
+function pickUsage(u: UsageColumns): UsageColumns {
+  return {
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    reasoningTokens: u.reasoningTokens,
+    cachedTokens: u.cachedTokens,
+    costUsd: u.costUsd,
+  };
+}

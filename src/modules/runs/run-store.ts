@@ -1,0 +1,121 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Conversation } from '../conversations/conversation.entity';
+import { Message, MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
+import { Run, RunStatus, type RunErrorPart } from './run.entity';
+import { RunStep, RunStepStatus, RunStepType } from './run-step.entity';
+import { canTransition } from './run-state';
+import type { UsageColumns } from '../usage/usage.types';
+
+export interface StepRecord {
+  index: number;
+  type: RunStepType;
+  status: RunStepStatus;
+  model?: string;
+  toolName?: string;
+  toolCallId?: string;
+  input?: unknown;
+  output?: unknown;
+  usage: UsageColumns;
+  timeToFirstTokenMs?: number;
+  error?: RunErrorPart;
+  startedAt: Date;
+  completedAt: Date;
+}
+
+export interface StepMessage {
+  role: MessageRole;
+  content: string;
+  reasoning?: string;
+  toolCalls?: ToolCallPart[];
+  toolCallId?: string;
+  status: MessageStatus;
+  latencyMs?: number;
+}
+
+/**
+ * The run engine's only door to Postgres. Tokens never come here: a finished
+ * step (its message, its step row and the run's running totals) is written
+ * once, in one transaction.
+ */
+export class RunStore {
+  /** `root` is the ORM's global entity manager; every operation works on a fresh fork of it. */
+  constructor(private readonly root: EntityManager) {}
+
+  em(): EntityManager {
+    return this.root.fork();
+  }
+
+  async load(runId: string): Promise<Run | null> {
+    return this.em().findOne(Run, { id: runId }, { populate: ['conversation', 'agent'] });
+  }
+
+  async stepCount(runId: string): Promise<number> {
+    return this.em().count(RunStep, { run: runId });
+  }
+
+  /**
+   * Moves a run from one of `from` to `to` only if it is still there: the
+   * UPDATE's WHERE clause is the lock, so concurrent writers cannot both win.
+   */
+  async transition(runId: string, from: readonly RunStatus[], to: RunStatus, data: Partial<Run> = {}): Promise<boolean> {
+    const legal = from.filter((f) => canTransition(f, to));
+    if (!legal.length) return false;
+    const moved = await this.em().nativeUpdate(Run, { id: runId, status: { $in: legal } }, { ...data, status: to, updatedAt: new Date() });
+    return moved > 0;
+  }
+
+  /** Writes one step: its message (if any), its step row and the run totals, atomically. */
+  async persistStep(
+    run: Run,
+    tipId: string | undefined,
+    step: StepRecord,
+    message: StepMessage | undefined,
+    totals: UsageColumns & { timeToFirstTokenMs?: number },
+  ): Promise<Message | undefined> {
+    return this.em().transactional(async (em) => {
+      let written: Message | undefined;
+      if (message) {
+        const parent = tipId ? await em.findOne(Message, { id: tipId }, { fields: ['id', 'depth'] }) : null;
+        written = em.create(Message, {
+          conversation: em.getReference(Conversation, run.conversation.id),
+          parent: parent ?? undefined,
+          depth: parent ? parent.depth + 1 : 0,
+          ...message,
+          model: message.role === MessageRole.ASSISTANT ? run.model : undefined,
+          agent: run.agent ? em.getReference('Agent', run.agent.id) : undefined,
+          run: em.getReference(Run, run.id),
+          ...step.usage,
+        } as never);
+      }
+      em.create(RunStep, { run: em.getReference(Run, run.id), ...step, ...step.usage } as never);
+      await em.flush();
+      await em.nativeUpdate(
+        Run,
+        { id: run.id },
+        {
+          ...totals,
+          ...(written ? { responseMessage: written.id } : {}),
+          updatedAt: new Date(),
+        } as never,
+      );
+      if (written) {
+        // Follow the run with the active branch only if the user is still looking at it.
+        await em.getConnection().execute(
+          `update conversations set active_leaf_id = case when active_leaf_id is not distinct from ? then ?::uuid else active_leaf_id end,
+                  updated_at = now() where id = ?`,
+          [tipId ?? null, written.id, run.conversation.id],
+        );
+      }
+      return written;
+    });
+  }
+
+  async setPending(runId: string, calls: ToolCallPart[] | null): Promise<void> {
+    await this.em().nativeUpdate(Run, { id: runId }, { pendingToolCalls: calls ?? undefined } as never);
+  }
+
+  async conversationOwner(conversationId: string): Promise<string | undefined> {
+    const c = await this.em().findOne(Conversation, { id: conversationId }, { fields: ['owner'] });
+    return c?.owner.id;
+  }
+}

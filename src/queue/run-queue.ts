@@ -1,0 +1,131 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Logger } from '../logger';
+
+/** A unit of work: execute (or continue) one run. */
+export interface RunJob {
+  runId: string;
+}
+
+export type RunJobHandler = (job: RunJob, attempt: number) => Promise<void>;
+
+/**
+ * Runs are jobs. With Redis they are BullMQ jobs that any worker process may
+ * take (and that survive the death of the process running them); without
+ * Redis they run in this process.
+ */
+export interface RunQueue {
+  enqueue(job: RunJob): Promise<void>;
+  /** Starts consuming jobs in this process. */
+  work(handler: RunJobHandler): void;
+  close(): Promise<void>;
+}
+
+export class MemoryRunQueue implements RunQueue {
+  private handler?: RunJobHandler;
+  private readonly backlog: RunJob[] = [];
+  private running = 0;
+  private closed = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async enqueue(job: RunJob): Promise<void> {
+    if (this.closed) throw new Error('queue closed');
+    this.backlog.push(job);
+    this.pump();
+  }
+
+  work(handler: RunJobHandler): void {
+    this.handler = handler;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.handler && !this.closed && this.running < this.concurrency && this.backlog.length) {
+      const job = this.backlog.shift()!;
+      this.running++;
+      const p = this.handler(job, 1)
+        .catch((err: unknown) => this.logger.error({ err, runId: job.runId }, 'run job failed'))
+        .finally(() => {
+          this.running--;
+          this.inFlight.delete(p);
+          this.pump();
+        });
+      this.inFlight.add(p);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+export interface BullRunQueueOptions {
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  /** How long a worker's lock lives without renewal: a dead worker's run is noticed after this. */
+  lockDurationMs: number;
+  logger: Logger;
+}
+
+export class BullRunQueue implements RunQueue {
+  private readonly queue: Queue<RunJob>;
+  private worker?: Worker<RunJob>;
+
+  constructor(private readonly opts: BullRunQueueOptions) {
+    this.queue = new Queue<RunJob>('runs', { connection: this.connection(), prefix: this.bullPrefix });
+  }
+
+  private get bullPrefix(): string {
+    return `${this.opts.prefix}bull`;
+  }
+
+  private connection() {
+    const u = new URL(this.opts.redisUrl);
+    return {
+      host: u.hostname,
+      port: Number(u.port || 6379),
+      username: u.username || undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+      tls: u.protocol === 'rediss:' ? {} : undefined,
+      maxRetriesPerRequest: null,
+    };
+  }
+
+  async enqueue(job: RunJob): Promise<void> {
+    await this.queue.add('run', job, {
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 24 * 3600 },
+      // A stalled job (its worker died) is picked up again; the executor then decides how to end it.
+      attempts: 1,
+    });
+  }
+
+  work(handler: RunJobHandler): void {
+    this.worker = new Worker<RunJob>(
+      'runs',
+      async (job: Job<RunJob>) => handler(job.data, job.attemptsStarted ?? 1),
+      {
+        connection: this.connection(),
+        prefix: this.bullPrefix,
+        concurrency: this.opts.concurrency,
+        lockDuration: this.opts.lockDurationMs,
+        stalledInterval: Math.max(500, Math.floor(this.opts.lockDurationMs / 2)),
+        maxStalledCount: 1,
+      },
+    );
+    this.worker.on('error', (err) => this.opts.logger.error({ err }, 'run worker error'));
+    this.worker.on('failed', (job, err) => this.opts.logger.error({ err, runId: job?.data.runId }, 'run job failed'));
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,115 @@
+import Redis from 'ioredis';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { ensureDatabase, initOrm, migrate, type MikroORM } from './db/orm';
+import { startEmbeddedPostgres } from './db/embedded';
+import { EventBus } from './events/event-bus';
+import { createRunEventLog, type RunEventLog } from './events/run-event-log';
+import { BullRunQueue, MemoryRunQueue, type RunQueue } from './queue/run-queue';
+import { MemoryRunSignals, RedisRunSignals, type RunSignals } from './queue/run-signals';
+import { ProviderRegistry } from './modules/providers/provider-registry';
+import { createBuiltinRegistry } from './modules/tools/builtin-tools';
+import { MemoryToolCache, RedisToolCache } from './modules/tools/tool-cache';
+import type { ToolRegistry } from './modules/tools/tool-registry';
+
+/**
+ * Everything an API node and a worker share: database, Redis connections, run
+ * event log, run queue, cancel signals, providers and tools. Each piece is the
+ * Redis/Postgres implementation when REDIS_URL is set and its in-memory twin
+ * otherwise.
+ */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  orm: MikroORM;
+  redis?: Redis;
+  bus: EventBus;
+  eventLog: RunEventLog;
+  queue: RunQueue;
+  signals: RunSignals;
+  providers: ProviderRegistry;
+  tools: ToolRegistry;
+  /** Releases everything, in reverse order of acquisition. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  onQuery?: (sql: string) => void;
+}
+
+export async function createRuntime(config: Config, logger: Logger, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      await fn().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    }
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres(config.dataDir, logger);
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    } else {
+      await ensureDatabase(databaseUrl);
+    }
+    const orm = await initOrm({ clientUrl: databaseUrl, onQuery: opts.onQuery });
+    cleanups.push(() => orm.close(true));
+    const applied = await migrate(orm);
+    if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+
+    let redis: Redis | undefined;
+    let bus: EventBus;
+    let signals: RunSignals;
+    let queue: RunQueue;
+    if (config.redisUrl) {
+      const connect = async () => {
+        const r = new Redis(config.redisUrl!, { lazyConnect: true, maxRetriesPerRequest: 3 });
+        await r.connect();
+        cleanups.push(async () => r.disconnect());
+        return r;
+      };
+      redis = await connect();
+      const [busSub, signalSub] = await Promise.all([connect(), connect()]);
+      bus = new EventBus(config.redisPrefix, { publish: redis, subscribe: busSub });
+      signals = new RedisRunSignals(redis, signalSub, config.redisPrefix);
+      queue = new BullRunQueue({
+        redisUrl: config.redisUrl,
+        prefix: config.redisPrefix,
+        concurrency: config.workerConcurrency,
+        lockDurationMs: config.jobLockMs,
+        logger,
+      });
+    } else {
+      bus = new EventBus(config.redisPrefix);
+      signals = new MemoryRunSignals();
+      queue = new MemoryRunQueue(config.workerConcurrency, logger);
+    }
+    cleanups.push(() => signals.close());
+    const eventLog = createRunEventLog({
+      redis: config.redisUrl ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
+      retentionSeconds: config.runEventRetentionSeconds,
+    });
+    cleanups.push(() => eventLog.close());
+    // The queue closes first on shutdown (registered last): running jobs finish before the log and database go.
+    cleanups.push(() => queue.close());
+
+    const providers = new ProviderRegistry({
+      openaiBaseUrl: config.openaiBaseUrl,
+      openaiApiKey: config.openaiApiKey,
+      providersJson: config.providersJson,
+      modelsJson: config.modelsJson,
+      demoTokenDelayMs: config.demoTokenDelayMs,
+    });
+    const cache = redis ? new RedisToolCache(redis, `${config.redisPrefix}tool-cache:`) : new MemoryToolCache();
+    const tools = createBuiltinRegistry(cache, {
+      defaultTimeoutMs: config.toolTimeoutMs,
+      onCacheError: (err) => logger.warn({ err }, 'tool cache unavailable'),
+    });
+
+    return { config, logger, orm, redis, bus, eventLog, queue, signals, providers, tools, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

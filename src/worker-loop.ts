@@ -1,0 +1,33 @@
+import type { Runtime } from './runtime';
+import { RunExecutor } from './modules/runs/run-executor';
+import { RunStore } from './modules/runs/run-store';
+import { Run, RunStatus } from './modules/runs/run.entity';
+
+/**
+ * Makes this process consume run jobs. With the in-memory queue, runs that were
+ * active when the process last stopped cannot be resumed (their queue and event
+ * log died with it), so they are failed at start; with Redis, BullMQ's stalled
+ * job detection hands them to a live worker instead.
+ */
+export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }): Promise<RunExecutor> {
+  const store = new RunStore(rt.orm.em);
+  const executor = new RunExecutor({
+    store,
+    log: rt.eventLog,
+    signals: rt.signals,
+    providers: rt.providers,
+    tools: rt.tools,
+    logger: rt.logger,
+    defaultMaxSteps: rt.config.maxSteps,
+  });
+  if (opts.recoverOrphans) {
+    const orphaned = await store.em().nativeUpdate(
+      Run,
+      { status: { $in: [RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELLING] } },
+      { status: RunStatus.FAILED, completedAt: new Date(), error: { code: 'SERVER_RESTARTED', message: 'The server restarted before the run finished' } },
+    );
+    if (orphaned) rt.logger.warn({ runs: orphaned }, 'failed runs orphaned by a previous process');
+  }
+  rt.queue.work(async (job) => executor.execute(job.runId));
+  return executor;
+}
