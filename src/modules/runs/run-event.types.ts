@@ -119,8 +119,8 @@ export class StepCompletedEvent extends RunEventInterface {
   @Field(() => Int, { description: 'Step.' })
   stepIndex!: number;
 
-  @Field(() => UsageType, { nullable: true, description: 'Tokens and cost of the step.' })
-  usage?: UsageType;
+  @Field(() => UsageType, { description: 'Tokens and cost of the step (zero for tool calls).' })
+  usage!: UsageType;
 }
 
 @implementing('MessageCompleted', 'A message was written to the conversation.')
@@ -175,8 +175,9 @@ export const RUN_EVENT_TYPES = [
 
 /** StepCompleted/RunCompleted carry usage without totalTokens; the API adds it. */
 export function toRunEventObject(e: RunEvent): RunEvent {
-  if ((e.type === 'StepCompleted' || e.type === 'RunCompleted') && e.usage) {
-    return { ...e, usage: { ...e.usage, totalTokens: e.usage.promptTokens + e.usage.completionTokens } } as unknown as RunEvent;
+  if (e.type === 'StepCompleted' || e.type === 'RunCompleted') {
+    const usage = e.usage ?? { promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, costUsd: 0 };
+    return { ...e, usage: { ...usage, totalTokens: usage.promptTokens + usage.completionTokens } } as unknown as RunEvent;
   }
   return e;
 }

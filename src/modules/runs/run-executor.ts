@@ -290,7 +290,7 @@ export class RunExecutor {
       exec.totals,
     );
     exec.tipId = message?.id ?? exec.tipId;
-    await this.emit(run.id, { type: 'StepCompleted', stepIndex: index });
+    await this.emit(run.id, { type: 'StepCompleted', stepIndex: index, usage: ZERO_USAGE });
     if (message) await this.emit(run.id, { type: 'MessageCompleted', messageId: message.id, role: MessageRole.TOOL });
   }
 

@@ -104,6 +104,8 @@ export class RunStore {
           `update conversations set active_leaf_id = case when active_leaf_id is not distinct from ? then ?::uuid else active_leaf_id end,
                   updated_at = now() where id = ?`,
           [tipId ?? null, written.id, run.conversation.id],
+          'run',
+          em.getTransactionContext(),
         );
       }
       return written;
