@@ -1,0 +1,201 @@
+/**
+ * npm run bench:stream — what Parley adds on top of a streaming upstream.
+ *
+ * Starts a paced fake OpenAI-compatible upstream (this process), one Parley API
+ * node and one worker process (Redis mode), and compares in the same run:
+ *   direct:  the openai SDK streaming straight from the upstream (baseline)
+ *   parley:  sendMessage → worker → Redis event log → graphql-ws subscriber
+ * Latencies are measured on one clock: chunk send time at the upstream vs
+ * receive time at the client, both in this process.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { startFakeOpenAI, now, type FakeOpenAI } from '../test/support/fake-openai';
+import { spawnParley, type ParleyProcess } from '../test/support/process';
+import { dropDatabase, scratchDatabaseUrl, } from '../scripts/scratch-db';
+import { ensureDatabase } from '../src/db/orm';
+import { summary, round } from './stats';
+
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 40);
+const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 10);
+const TTFT_RUNS = Number(process.env.BENCH_TTFT_RUNS ?? 30);
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
+const FANOUT = Number(process.env.BENCH_FANOUT ?? 100);
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const tokens = () => Array.from({ length: TOKENS }, (_, i) => `w${i} `);
+const scenario = (delayMs = DELAY_MS) => ({ kind: 'stream' as const, text: tokens(), delayMs, usage: { prompt_tokens: 10, completion_tokens: TOKENS } });
+/** Chunk 0 is the opening role chunk; text token i is chunk i + 1. */
+const sentAtOfToken = (sentAt: number[], text: string) => sentAt[Number(text.slice(1)) + 1];
+
+async function gql<T>(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  if (!body.data) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+interface Received { text: string; at: number }
+
+/** Subscribes to a run and resolves with every TokenDelta's receive time once RunCompleted arrives. */
+function watch(client: Client, runId: string): Promise<Received[]> {
+  return new Promise((resolve, reject) => {
+    const got: Received[] = [];
+    client.subscribe<{ runEvents: { __typename: string; text?: string } }>(
+      { query: 'subscription($id: ID!) { runEvents(runId: $id, after: 0) { __typename ... on TokenDelta { text } } }', variables: { id: runId } },
+      {
+        next: (v) => {
+          const e = v.data?.runEvents;
+          if (e?.__typename === 'TokenDelta') got.push({ text: e.text!, at: now() });
+        },
+        error: reject,
+        complete: () => resolve(got),
+      },
+    );
+  });
+}
+
+async function direct(fake: FakeOpenAI, n: number): Promise<{ perToken: number[]; ttft: number[] }> {
+  const client = new OpenAI({ baseURL: fake.url, apiKey: 'x', maxRetries: 0 });
+  const perToken: number[] = [];
+  const ttft: number[] = [];
+  for (let r = 0; r < n; r++) {
+    fake.enqueue(scenario());
+    const start = now();
+    const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    const record = fake.requests.at(-1)!;
+    let first = true;
+    for await (const chunk of stream) {
+      const text = chunk.choices[0]?.delta?.content;
+      if (!text) continue;
+      const at = now();
+      if (first) ttft.push(at - start);
+      first = false;
+      perToken.push(at - sentAtOfToken(record.sentAt, text));
+    }
+  }
+  return { perToken, ttft };
+}
+
+async function main(): Promise<void> {
+  const fake = await startFakeOpenAI();
+  const databaseUrl = scratchDatabaseUrl('bench');
+  await ensureDatabase(databaseUrl);
+  const adminKey = `pk_bench_${randomBytes(12).toString('hex')}`;
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_PREFIX: `parley-bench-${randomBytes(4).toString('hex')}:`,
+    PARLEY_ADMIN_KEY: adminKey,
+    PARLEY_PROVIDERS: JSON.stringify({ up: { baseUrl: fake.url, apiKey: 'x' } }),
+    LOG_LEVEL: 'warn',
+  };
+  let api: ParleyProcess | undefined;
+  let worker: ParleyProcess | undefined;
+  const clients: Client[] = [];
+  try {
+    api = await spawnParley({ ...env, PARLEY_WORKER: 'off', LOG_LEVEL: 'info' });
+    worker = await spawnParley({ ...env, LOG_LEVEL: 'info' }, 'src/worker.ts', 'Parley worker is running');
+    const url = api.url;
+    const newConversation = async () =>
+      (await gql<{ createConversation: { conversation: { id: string } } }>(url, adminKey, 'mutation { createConversation(input: { title: "bench", settings: { model: "up/m" } }) { conversation { id } } }')).createConversation.conversation.id;
+    const send = async (conversationId: string) =>
+      (await gql<{ sendMessage: { run: { id: string } } }>(url, adminKey, 'mutation($c: ID!) { sendMessage(input: { conversationId: $c, content: "hi" }) { run { id } } }', { c: conversationId })).sendMessage.run.id;
+    const ws = () => {
+      const c = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${adminKey}` }, retryAttempts: 0, keepAlive: 0 });
+      clients.push(c);
+      return c;
+    };
+
+    // Warm up both paths (JIT, connection pools, prepared Lua script).
+    await direct(fake, 3);
+    const warm = ws();
+    for (let i = 0; i < 3; i++) {
+      fake.enqueue(scenario(1));
+      const c = await newConversation();
+      await watch(warm, await send(c));
+    }
+
+    // 1. Per-token latency and time to first token, sequential runs.
+    const base = await direct(fake, TTFT_RUNS);
+    const parleyPerToken: number[] = [];
+    const parleyTtft: number[] = [];
+    const phases = { mutation: [] as number[], toUpstream: [] as number[], upstreamFirstChunk: [] as number[] };
+    const sub = ws();
+    for (let r = 0; r < TTFT_RUNS; r++) {
+      fake.enqueue(scenario());
+      const c = await newConversation();
+      const start = now();
+      // Subscribing right after the mutation is what a UI does; replay covers any event before it.
+      const record = fake.requests.length;
+      const runId = await send(c);
+      phases.mutation.push(now() - start);
+      const got = await watch(sub, runId);
+      const rec = fake.requests[record] ?? fake.requests.at(-1)!;
+      parleyTtft.push(got[0].at - start);
+      phases.toUpstream.push(rec.receivedAt - start);
+      phases.upstreamFirstChunk.push(sentAtOfToken(rec.sentAt, got[0].text) - start);
+      for (const t of got) parleyPerToken.push(t.at - sentAtOfToken(rec.sentAt, t.text));
+    }
+
+    // 2. Throughput: CONCURRENT runs at once, one subscriber each; count every token.
+    const convs = await Promise.all(Array.from({ length: CONCURRENT }, newConversation));
+    for (let i = 0; i < CONCURRENT; i++) fake.enqueue(scenario());
+    const burstStart = now();
+    const runIds = await Promise.all(convs.map(send));
+    const subs = Array.from({ length: 10 }, ws);
+    const results = await Promise.all(runIds.map((id, i) => watch(subs[i % subs.length], id)));
+    const burstMs = now() - burstStart;
+    const delivered = results.reduce((n, r) => n + r.length, 0);
+    const lost = CONCURRENT * TOKENS - delivered;
+    const inOrder = results.every((r) => r.every((t, i) => t.text === `w${i} `));
+
+    // 3. Fan-out: one run, FANOUT subscribers.
+    fake.enqueue(scenario());
+    const fanConv = await newConversation();
+    const fanRun = await send(fanConv);
+    const fanRec = fake.requests.length;
+    const fanClients = Array.from({ length: Math.min(FANOUT, 20) }, ws);
+    const fan = await Promise.all(Array.from({ length: FANOUT }, (_, i) => watch(fanClients[i % fanClients.length], fanRun)));
+    const fanRecord = fake.requests[fanRec] ?? fake.requests.at(-1)!;
+    const fanLatency = fan.flatMap((got) => got.map((t) => t.at - sentAtOfToken(fanRecord.sentAt, t.text)));
+    const fanComplete = fan.every((got) => got.length === TOKENS);
+
+    const directTok = summary(base.perToken);
+    const parleyTok = summary(parleyPerToken);
+    const directTtft = summary(base.ttft);
+    const parleyTtftS = summary(parleyTtft);
+    const result = {
+      date: new Date().toISOString(),
+      machine: `${process.platform} ${process.arch}, node ${process.version}`,
+      settings: { tokens: TOKENS, delayMs: DELAY_MS, ttftRuns: TTFT_RUNS, concurrent: CONCURRENT, fanout: FANOUT },
+      perTokenMs: { direct: directTok, parley: parleyTok, addedP50: round(parleyTok.p50 - directTok.p50), addedP99: round(parleyTok.p99 - directTok.p99) },
+      ttftPhasesMs: { mutationReturned: summary(phases.mutation), upstreamRequestReceived: summary(phases.toUpstream), upstreamSentFirstToken: summary(phases.upstreamFirstChunk) },
+      ttftMs: { direct: directTtft, parley: parleyTtftS, overheadP50: round(parleyTtftS.p50 - directTtft.p50), overheadP90: round(parleyTtftS.p90 - directTtft.p90) },
+      concurrentRuns: { runs: CONCURRENT, expectedTokens: CONCURRENT * TOKENS, delivered, lost, inOrder, wallMs: round(burstMs), tokensPerSecond: round((delivered / burstMs) * 1000) },
+      fanout: { subscribers: FANOUT, allComplete: fanComplete, latencyMs: summary(fanLatency) },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(join(__dirname, 'results'), { recursive: true });
+    writeFileSync(join(__dirname, 'results', 'stream-latest.json'), JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await Promise.all(clients.map((c) => c.dispose()));
+    worker?.kill();
+    await api?.stop();
+    await fake.close();
+    await dropDatabase(databaseUrl).catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
