@@ -29,7 +29,7 @@ const FANOUT = Number(process.env.BENCH_FANOUT ?? 100);
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const tokens = () => Array.from({ length: TOKENS }, (_, i) => `w${i} `);
-const scenario = (delayMs = DELAY_MS) => ({ kind: 'stream' as const, text: tokens(), delayMs, usage: { prompt_tokens: 10, completion_tokens: TOKENS } });
+const scenario = (delayMs = DELAY_MS) => ({ kind: 'stream' as const, text: tokens(), delayMs, usage: { promptTokens: 10, completionTokens: TOKENS } });
 /** Chunk 0 is the opening role chunk; text token i is chunk i + 1. */
 const sentAtOfToken = (sentAt: number[], text: string) => sentAt[Number(text.slice(1)) + 1];
 

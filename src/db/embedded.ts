@@ -34,6 +34,8 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     persistent: true,
     // As root, initdb refuses to run; the package then runs it as a dedicated user.
     createPostgresUser: process.getuid?.() === 0,
+    // The package asks initdb for en_US.UTF-8 messages, which minimal images lack; C is always there.
+    initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
     onLog: (m: unknown) => logger.debug({ pg: String(m).trim() }, 'embedded postgres'),
     onError: (m: unknown) => logger.debug({ pg: String(m).trim() }, 'embedded postgres'),
   });
