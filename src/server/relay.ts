@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Field, ObjectType, type ClassType } from 'type-graphql';
 import { badInput } from './errors';
 
 @ObjectType({ description: 'Relay page information.' })

@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
+import { Field, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { RunStatus } from './run.entity';
 import { RunStepType } from './run-step.entity';
 import { RunErrorType } from './run.types';
