@@ -52,6 +52,8 @@ export class Message extends BaseEntity<
   | 'latencyMs'
   | 'status'
   | 'metadata'
+  | 'pinned'
+  | 'excluded'
 > {
   @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
   conversation!: Conversation;
@@ -109,4 +111,12 @@ export class Message extends BaseEntity<
 
   @Property({ type: 'json', nullable: true })
   metadata?: Record<string, unknown>;
+
+  /** Always kept in the model's context (PINNED_FIRST / HYBRID strategies). */
+  @Property({ type: 'boolean' })
+  pinned = false;
+
+  /** Never sent to the model, though it stays in the tree. */
+  @Property({ type: 'boolean' })
+  excluded = false;
 }

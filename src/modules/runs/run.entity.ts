@@ -49,6 +49,8 @@ export class Run extends BaseEntity<
   | 'completedAt'
   | 'options'
   | 'pendingToolCalls'
+  | 'contextPlan'
+  | 'comparisonId'
 > {
   @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
   conversation!: Conversation;
@@ -100,6 +102,15 @@ export class Run extends BaseEntity<
   /** Client-side tool calls the run is waiting for (status REQUIRES_ACTION). */
   @Property({ type: 'json', nullable: true })
   pendingToolCalls?: ToolCallPart[];
+
+  /** What the last model call was sent: every item with its tokens, and what was dropped or summarized. */
+  @Property({ type: 'json', nullable: true })
+  contextPlan?: Record<string, unknown>;
+
+  /** Runs started together by compareModels share this id. */
+  @Property({ type: 'uuid', nullable: true })
+  @Index()
+  comparisonId?: string;
 
   /** Execution options frozen at creation (temperature, max steps, tools...). */
   @Property({ type: 'json', nullable: true })
