@@ -19,6 +19,7 @@ import { formatError } from './errors';
 import { mountHealth } from './health';
 import type { Context } from './context';
 import { startWorker } from '../worker-loop';
+import { sharedSubscribe } from './shared-subscription';
 
 export interface ParleyApp {
   url: string;
@@ -65,6 +66,7 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     const wsCleanup = useServer(
       {
         schema,
+        subscribe: sharedSubscribe,
         onConnect: async (ctx) => {
           const params = ctx.connectionParams ?? {};
           const auth = params.authorization ?? params.Authorization;
