@@ -23,4 +23,26 @@ describe('toChatMessages', () => {
     const out = toChatMessages([{ role: MessageRole.SYSTEM, content: 'mine' }, { role: MessageRole.USER, content: 'hi' }], 'default');
     expect(out).toEqual([{ role: 'system', content: 'mine' }, { role: 'user', content: 'hi' }]);
   });
+
+  it('drops tool calls no TOOL message answers (a cancelled pause, a cancel between tool steps)', () => {
+    const call = (id: string) => ({ id, name: 'calculator', arguments: '{}' });
+    const out = toChatMessages([
+      { role: MessageRole.USER, content: 'a' },
+      { role: MessageRole.ASSISTANT, content: 'Asking.', toolCalls: [call('p1')] },
+      { role: MessageRole.USER, content: 'b' },
+      { role: MessageRole.ASSISTANT, content: '', toolCalls: [call('c1'), call('c2')] },
+      { role: MessageRole.TOOL, content: '1', toolCallId: 'c1' },
+      { role: MessageRole.USER, content: 'c' },
+      { role: MessageRole.ASSISTANT, content: '', toolCalls: [call('x')] },
+    ]);
+    expect(out).toEqual([
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: 'Asking.' },
+      { role: 'user', content: 'b' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculator', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '1' },
+      { role: 'user', content: 'c' },
+      { role: 'assistant', content: '' },
+    ]);
+  });
 });

@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Int, Mutation, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
+import { RateLimit } from '../../server/rate-limit';
 import type { Context, Viewer } from '../../server/context';
 import { CurrentViewer, requireViewer } from '../../server/viewer.decorator';
 import { badInput } from '../../server/errors';
@@ -13,6 +14,7 @@ import { RunEventInterface, toRunEventObject } from './run-event.types';
 @Resolver(() => RunObject)
 export class RunCommandsResolver {
   @Mutation(() => SendMessagePayload, { description: 'Appends a user message and starts the run that answers it.' })
+  @UseMiddleware(RateLimit('runs'))
   async sendMessage(
     @Arg('input', () => SendMessageInput, { description: 'The message and run options.' }) input: SendMessageInput,
     @Ctx() ctx: Context,
@@ -23,6 +25,7 @@ export class RunCommandsResolver {
   }
 
   @Mutation(() => StartRunPayload, { description: 'Starts a run answering an existing message.' })
+  @UseMiddleware(RateLimit('runs'))
   async startRun(
     @Arg('input', () => StartRunInput, { description: 'What to answer and how.' }) input: StartRunInput,
     @Ctx() ctx: Context,

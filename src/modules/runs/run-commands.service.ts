@@ -1,4 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { badInput, conflict, notFound } from '../../server/errors';
@@ -47,11 +47,12 @@ export class RunCommandService {
   async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput): Promise<{ message: Message; run: Run }> {
     const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const content = requireText(input.content, 'content', LIMITS.content);
-    const parentId = optionalId(input.parentId, 'parentId') ?? conversation.activeLeaf?.id;
+    const explicitParentId = optionalId(input.parentId, 'parentId');
     const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
     const model = this.modelFor(input.model, agent, conversation);
     const options = this.options(input.settings, agent);
-    const { message, run } = await this.inTransaction(ctx, async (em) => {
+    const { message, run } = await this.inTransaction(ctx, undefined, async (em) => {
+      const parentId = explicitParentId ?? (await this.lockConversation(em, conversation.id));
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, true);
       const run = this.createRun(em, viewer, conversation, message, agent, model, options);
@@ -65,12 +66,13 @@ export class RunCommandService {
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput): Promise<Run> {
     const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
-    const messageId = optionalId(input.messageId, 'messageId') ?? conversation.activeLeaf?.id;
-    if (!messageId) throw badInput('messageId', 'the conversation has no messages to answer');
+    const explicitMessageId = optionalId(input.messageId, 'messageId');
     const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
     const model = this.modelFor(input.model, agent, conversation);
     const options = this.options(input.settings, agent);
-    const run = await this.inTransaction(ctx, async (em) => {
+    const run = await this.inTransaction(ctx, { conversationId: conversation.id, tipId: explicitMessageId }, async (em) => {
+      const messageId = explicitMessageId ?? (await this.lockConversation(em, conversation.id));
+      if (!messageId) throw badInput('messageId', 'the conversation has no messages to answer');
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
       await this.assertBranchIdle(em, conversation.id, messageId);
@@ -86,7 +88,9 @@ export class RunCommandService {
     const run = await this.deps.runs.get(ctx, viewer, runId, 'runId');
     const { store } = this.deps;
     // Nobody is executing a queued or paused run: it is cancelled here and now.
-    if (await store.transition(run.id, [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION], RunStatus.CANCELLED, { completedAt: new Date() })) {
+    // A cancelled paused run awaits no tool outputs any more: its pending calls go with it.
+    const ended = { completedAt: new Date(), pendingToolCalls: [] };
+    if (await store.transition(run.id, [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION], RunStatus.CANCELLED, ended)) {
       await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: run.status });
       await this.deps.log.append(run.id, { type: 'RunCancelled' });
     } else if (await store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.CANCELLING)) {
@@ -115,14 +119,17 @@ export class RunCommandService {
     if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
     if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
     if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
-    await this.inTransaction(ctx, async (em) => {
-      const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: 4 /* PESSIMISTIC_WRITE */ });
+    await this.inTransaction(ctx, undefined, async (em) => {
+      // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
+      const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
       const conversation = await em.findOneOrFail('Conversation', { id: run.conversation.id }) as Conversation;
       let tip = run.responseMessage?.id ?? run.inputMessage?.id;
+      // Like the executor's steps: the active branch follows the run only if the user is still looking at it.
+      const follow = conversation.activeLeaf?.id === tip;
       for (const call of pending) {
         const output = requireText(given.get(call.id)!, 'toolOutputs.output', LIMITS.content, { allowEmpty: true });
-        const m = await this.deps.messages.insert(em, conversation, tip, { role: MessageRole.TOOL, content: output, toolCallId: call.id }, false);
+        const m = await this.deps.messages.insert(em, conversation, tip, { role: MessageRole.TOOL, content: output, toolCallId: call.id }, follow);
         tip = m.id;
       }
       locked.responseMessage = em.getReference(Message, tip!);
@@ -136,14 +143,40 @@ export class RunCommandService {
     return this.deps.runs.get(ctx, viewer, run.id);
   }
 
+  /**
+   * Locks the conversation row until commit and returns its active leaf as of now.
+   * Requests that default to the active leaf queue here, so the later ones see the
+   * earlier one's message and run: without it, concurrent sendMessages on one leaf
+   * all passed assertBranchIdle (their runs' branch keys are their own new messages,
+   * which the unique index cannot catch) and all started runs. NO KEY UPDATE does
+   * not wait for the KEY SHARE locks that message inserts take.
+   */
+  private async lockConversation(em: EntityManager, conversationId: string): Promise<string | undefined> {
+    const rows = await em.getConnection().execute<{ active_leaf_id: string | null }[]>(
+      'select active_leaf_id from conversations where id = ? for no key update',
+      [conversationId],
+      'all',
+      em.getTransactionContext(),
+    );
+    return rows[0]?.active_leaf_id ?? undefined;
+  }
+
   /** Policy "reject": a branch whose tip is being answered takes no new message or run. */
   private async assertBranchIdle(em: EntityManager, conversationId: string, tipId: string): Promise<void> {
-    const busy = await em.findOne(
+    const busy = await this.activeRunOn(em, conversationId, tipId);
+    if (busy) throw this.branchBusy(busy);
+  }
+
+  private activeRunOn(em: EntityManager, conversationId: string, tipId: string): Promise<Pick<Run, 'id' | 'status'> | null> {
+    return em.findOne(
       Run,
       { conversation: conversationId, status: { $in: [...ACTIVE_STATUSES] }, $or: [{ branchKey: tipId }, { responseMessage: tipId }] },
       { fields: ['id', 'status'] },
     );
-    if (busy) throw conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
+  }
+
+  private branchBusy(busy: Pick<Run, 'id' | 'status'>) {
+    return conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
   }
 
   private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions): Run {
@@ -158,13 +191,22 @@ export class RunCommandService {
     });
   }
 
-  /** The partial unique index is the last word on "one active run per branch". */
-  private async inTransaction<T>(ctx: Context, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * The partial unique index is the last word on "one active run per branch":
+   * a racing request that passed assertBranchIdle still ends here, and is told
+   * which run won, like the one that lost the plain check.
+   */
+  private async inTransaction<T>(
+    ctx: Context,
+    branch: { conversationId: string; tipId?: string } | undefined,
+    fn: (em: EntityManager) => Promise<T>,
+  ): Promise<T> {
     try {
       return await ctx.em.transactional(fn);
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException && String(err.message).includes('runs_one_active_per_branch')) {
-        throw conflict('Another run is already active on this branch');
+        const busy = branch?.tipId ? await this.activeRunOn(ctx.em.fork(), branch.conversationId, branch.tipId) : null;
+        throw busy ? this.branchBusy(busy) : conflict('Another run is already active on this branch');
       }
       throw err;
     }

@@ -189,13 +189,16 @@ export class RunExecutor {
       }
       if (exec.signal.aborted) throw new ProviderError('CANCELLED', 'Run cancelled');
     } catch (err) {
-      // Keep what was streamed: a cancelled or broken answer is stored as INCOMPLETE.
-      if (text || reasoning) {
-        await this.recordModelStep(exec, index, startedAt, firstTokenAt, { text, reasoning, toolCalls: [] }, usage, MessageStatus.INCOMPLETE, err);
-      }
+      // The step is recorded FAILED or CANCELLED (closing its StepStarted) even when nothing came back;
+      // whatever was streamed is kept as an INCOMPLETE message.
+      const partial = text || reasoning ? { text, reasoning, toolCalls: [] } : undefined;
+      await this.recordModelStep(exec, index, startedAt, firstTokenAt, partial, usage, MessageStatus.INCOMPLETE, err);
       throw err;
     }
-    await this.recordModelStep(exec, index, startedAt, firstTokenAt, { text, reasoning, toolCalls }, usage, MessageStatus.COMPLETE);
+    // An answer cut by the token limit is INCOMPLETE, and its tool calls (arguments cut mid-JSON) are never run, so not kept.
+    const cut = finish === 'length';
+    const kept = { text, reasoning, toolCalls: cut ? [] : toolCalls };
+    await this.recordModelStep(exec, index, startedAt, firstTokenAt, kept, usage, cut ? MessageStatus.INCOMPLETE : MessageStatus.COMPLETE);
     return { finish, toolCalls };
   }
 
@@ -204,7 +207,7 @@ export class RunExecutor {
     index: number,
     startedAt: Date,
     firstTokenAt: number | undefined,
-    out: { text: string; reasoning: string; toolCalls: CompletedToolCall[] },
+    out: { text: string; reasoning: string; toolCalls: CompletedToolCall[] } | undefined,
     usage: ProviderUsage | undefined,
     status: MessageStatus,
     err?: unknown,
@@ -232,7 +235,7 @@ export class RunExecutor {
         startedAt,
         completedAt,
       },
-      {
+      out && {
         role: MessageRole.ASSISTANT,
         content: out.text,
         reasoning: out.reasoning || undefined,
@@ -330,13 +333,18 @@ export class RunExecutor {
     error?: RunErrorPart,
     totals?: UsageColumns,
   ): Promise<boolean> {
-    const moved = await this.deps.store.transition(run.id, from, status, {
-      completedAt: new Date(),
-      ...(error ? { error } : {}),
-    });
-    if (!moved) return false;
-    const previousStatus = from.length === 1 ? from[0] : null;
-    await this.emit(run.id, { type: 'RunStatusChanged', status, previousStatus: previousStatus as RunStatus | null });
+    // One conditional update per source state, in state-machine order (a run only moves forward, so
+    // none is skipped), tells which state the run left: RunStatusChanged reports it.
+    let previousStatus: RunStatus | undefined;
+    for (const source of from) {
+      const data = { completedAt: new Date(), ...(error ? { error } : {}) };
+      if (await this.deps.store.transition(run.id, [source], status, data)) {
+        previousStatus = source;
+        break;
+      }
+    }
+    if (!previousStatus) return false;
+    await this.emit(run.id, { type: 'RunStatusChanged', status, previousStatus });
     const fresh = totals ?? (await this.deps.store.load(run.id)) ?? run;
     const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
     if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
