@@ -42,6 +42,7 @@ const envSchema = z.object({
   PARLEY_MAX_STEPS: z.coerce.number().int().min(1).max(100).default(10),
   PARLEY_DEMO_TOKEN_DELAY_MS: z.coerce.number().int().min(0).max(5000).default(20),
   PARLEY_RUN_EVENT_RETENTION_S: z.coerce.number().int().min(1).default(86_400),
+  PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   PARLEY_TOOL_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -70,6 +71,7 @@ export interface Config {
   demoTokenDelayMs: number;
   runEventRetentionSeconds: number;
   toolTimeoutMs: number;
+  runsPerMinute: number;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
 }
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoTokenDelayMs: e.PARLEY_DEMO_TOKEN_DELAY_MS,
     runEventRetentionSeconds: e.PARLEY_RUN_EVENT_RETENTION_S,
     toolTimeoutMs: e.PARLEY_TOOL_TIMEOUT_MS,
+    runsPerMinute: e.PARLEY_RATE_LIMIT_RUNS_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

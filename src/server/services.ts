@@ -8,6 +8,7 @@ import { RunStore } from '../modules/runs/run-store';
 import { AuthService } from '../modules/users/auth.service';
 import { UserService } from '../modules/users/user.service';
 import { createCatalog } from './catalog';
+import { createRateLimits } from './rate-limit';
 
 /** Stateless services, built once per process; per-request state arrives as the Context argument. */
 export function createServices(rt: Runtime) {
@@ -22,6 +23,7 @@ export function createServices(rt: Runtime) {
     providers: rt.providers,
     tools: rt.tools,
     auth: new AuthService(rt.config.jwtSecret),
+    rateLimits: createRateLimits({ runs: rt.config.runsPerMinute }, rt.redis, rt.config.redisPrefix),
     users: new UserService(),
     agents,
     conversations,
