@@ -17,7 +17,7 @@ export interface RateLimits {
  * atomic), which is fine for coarse abuse limits like these.
  */
 export function createRateLimits(perMinute: Record<RateLimitBucket, number>, redis?: Redis, prefix = ''): RateLimits {
-  const store = redis ? new RedisStore(redis.duplicate({ keyPrefix: `${prefix}rate:` })) : new InMemoryStore();
+  const store = redis ? new RedisStore(prefixedCallbackClient(redis, `${prefix}rate:`)) : new InMemoryStore();
   const limiter = getGraphQLRateLimiter({
     identifyContext: (ctx: Context) => ctx.viewer?.id ?? 'anonymous',
     store,
@@ -30,6 +30,24 @@ export function createRateLimits(perMinute: Record<RateLimitBucket, number>, red
         { max: perMinute[bucket], window: '1m', identityArgs: [] },
       );
       if (message) throw new AppError(ErrorCode.RATE_LIMITED, message, { bucket, limitPerMinute: perMinute[bucket] });
+    },
+  };
+}
+
+/**
+ * RedisStore speaks the callback style of node-redis 3 (`get(key, cb)`,
+ * `set([key, value, 'EX', n], cb)`); this adapts the runtime's shared ioredis
+ * connection to it and puts the deployment's prefix on every key.
+ */
+function prefixedCallbackClient(redis: Redis, prefix: string) {
+  type Callback<T> = (err: Error | null, value?: T) => void;
+  return {
+    get(key: string, cb: Callback<string | null>) {
+      redis.get(prefix + key).then((v) => cb(null, v), (err: Error) => cb(err));
+    },
+    set(args: (string | number)[], cb: Callback<unknown>) {
+      const [key, ...rest] = args;
+      redis.call('set', prefix + String(key), ...rest).then(() => cb(null), (err: Error) => cb(err));
     },
   };
 }
