@@ -54,6 +54,12 @@ interface Execution {
   totals: UsageColumns & { timeToFirstTokenMs?: number };
   signal: AbortSignal;
   ownerId: string;
+  /**
+   * Appends not awaited yet. One Redis connection executes commands in the
+   * order they were sent, so deltas can be pipelined without waiting a round
+   * trip each; they are awaited before anything is written to Postgres.
+   */
+  pending: Promise<unknown>[];
 }
 
 /**
@@ -65,6 +71,18 @@ export class RunExecutor {
 
   private emit(runId: string, body: RunEventBody): Promise<unknown> {
     return this.deps.log.append(runId, body);
+  }
+
+  /** Sends an append without waiting for it; `settle` awaits the lot before the step is persisted. */
+  private track(exec: Execution, append: Promise<unknown>): void {
+    append.catch(() => undefined); // observed later by settle(); never an unhandled rejection
+    exec.pending.push(append);
+  }
+
+  private async settle(exec: Execution, failed: boolean): Promise<void> {
+    const appended = exec.pending.splice(0);
+    if (failed) await Promise.allSettled(appended);
+    else await Promise.all(appended);
   }
 
   async execute(runId: string): Promise<void> {
@@ -88,13 +106,18 @@ export class RunExecutor {
         startedAt: run.startedAt ?? new Date(),
       });
       if (!claimed) return;
-      await this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.IN_PROGRESS, previousStatus: RunStatus.QUEUED });
+      const pending: Promise<unknown>[] = [];
+      const claimedEvent = this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.IN_PROGRESS, previousStatus: RunStatus.QUEUED });
+      claimedEvent.catch(() => undefined);
+      pending.push(claimedEvent);
       const exec: Execution = {
         run,
         model: this.deps.providers.resolve(run.model),
         options: (run.options ?? {}) as RunOptions,
         tipId: run.responseMessage?.id ?? run.inputMessage?.id,
-        stepIndex: await store.stepCount(run.id),
+        // A run that has written nothing yet has no steps: skip the count on the way to the first token.
+        stepIndex: run.responseMessage ? await store.stepCount(run.id) : 0,
+        pending,
         totals: { ...ZERO_USAGE, ...pickUsage(run), timeToFirstTokenMs: run.timeToFirstTokenMs },
         signal: abort.signal,
         ownerId: run.owner.id,
@@ -144,7 +167,7 @@ export class RunExecutor {
     const { run, model } = exec;
     const index = exec.stepIndex++;
     const startedAt = new Date();
-    await this.emit(run.id, { type: 'StepStarted', stepIndex: index, stepType: 'MODEL_CALL', model: run.model });
+    this.track(exec, this.emit(run.id, { type: 'StepStarted', stepIndex: index, stepType: 'MODEL_CALL', model: run.model }));
     const path = exec.tipId ? ((await loadPaths(this.deps.store.em(), [exec.tipId])).get(exec.tipId) ?? []) : [];
     const systemPrompt = run.agent?.instructions ?? run.conversation.settings.systemPrompt;
     const tools = this.toolSpecs(exec);
@@ -168,17 +191,17 @@ export class RunExecutor {
         switch (ev.type) {
           case 'text':
             text += ev.text;
-            await this.emit(run.id, { type: 'TokenDelta', stepIndex: index, text: ev.text });
+            this.track(exec, this.emit(run.id, { type: 'TokenDelta', stepIndex: index, text: ev.text }));
             break;
           case 'reasoning':
             reasoning += ev.text;
-            await this.emit(run.id, { type: 'ReasoningDelta', stepIndex: index, text: ev.text });
+            this.track(exec, this.emit(run.id, { type: 'ReasoningDelta', stepIndex: index, text: ev.text }));
             break;
           case 'tool_call_started':
-            await this.emit(run.id, { type: 'ToolCallStarted', stepIndex: index, toolCallId: ev.id, name: ev.name, index: ev.index });
+            this.track(exec, this.emit(run.id, { type: 'ToolCallStarted', stepIndex: index, toolCallId: ev.id, name: ev.name, index: ev.index }));
             break;
           case 'tool_call_delta':
-            await this.emit(run.id, { type: 'ToolCallArgumentsDelta', stepIndex: index, toolCallId: ev.id, delta: ev.argumentsDelta });
+            this.track(exec, this.emit(run.id, { type: 'ToolCallArgumentsDelta', stepIndex: index, toolCallId: ev.id, delta: ev.argumentsDelta }));
             break;
           case 'finish':
             finish = ev.reason;
@@ -213,6 +236,7 @@ export class RunExecutor {
     err?: unknown,
   ): Promise<void> {
     const { run } = exec;
+    await this.settle(exec, Boolean(err));
     const tokens = usage ?? { promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0 };
     const stepUsage: UsageColumns = { ...tokens, costUsd: costUsd(exec.model.info, tokens) };
     const completedAt = new Date();
