@@ -33,6 +33,7 @@ const envSchema = z.object({
   PARLEY_PROVIDERS: z.string().optional(),
   PARLEY_MODELS: z.string().optional(),
   PARLEY_DEFAULT_MODEL: z.string().optional(),
+  PARLEY_SUMMARY_MODEL: z.string().min(1).default('demo/demo'),
   PARLEY_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   PARLEY_DATA_DIR: z.string().default('.data'),
@@ -61,6 +62,8 @@ export interface Config {
   providersJson?: string;
   modelsJson?: string;
   defaultModel?: string;
+  /** Model that writes context summaries and merge summaries (a cheaper one is fine). */
+  summaryModel: string;
   adminKey?: string;
   jwtSecret?: string;
   dataDir: string;
@@ -81,7 +84,9 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (`PARLEY_ADMIN_KEY=` in an .env file) means "not set", as in most twelve-factor tools.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(set);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -98,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersJson: e.PARLEY_PROVIDERS,
     modelsJson: e.PARLEY_MODELS,
     defaultModel: e.PARLEY_DEFAULT_MODEL,
+    summaryModel: e.PARLEY_SUMMARY_MODEL,
     adminKey: e.PARLEY_ADMIN_KEY,
     jwtSecret: e.JWT_SECRET,
     dataDir: e.PARLEY_DATA_DIR,

@@ -15,3 +15,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32/);
   });
 });
+
+describe('empty variables', () => {
+  it('count as unset', () => {
+    const c = loadConfig({ DATABASE_URL: '', PARLEY_ADMIN_KEY: '', PORT: '' });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.adminKey).toBeUndefined();
+    expect(c.port).toBe(4000);
+  });
+});
