@@ -2,6 +2,7 @@ import type { Runtime } from './runtime';
 import { RunExecutor } from './modules/runs/run-executor';
 import { RunStore } from './modules/runs/run-store';
 import { Run, RunStatus } from './modules/runs/run.entity';
+import { ProviderSummarizer } from './modules/context/summarizer';
 
 /**
  * Makes this process consume run jobs. With the in-memory queue, runs that were
@@ -19,6 +20,7 @@ export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }
     tools: rt.tools,
     logger: rt.logger,
     defaultMaxSteps: rt.config.maxSteps,
+    summarizer: new ProviderSummarizer(rt.providers, rt.config.summaryModel),
   });
   if (opts.recoverOrphans) {
     const orphaned = await store.em().nativeUpdate(

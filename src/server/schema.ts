@@ -10,6 +10,12 @@ import { RunCommandsResolver } from '../modules/runs/run-commands.resolver';
 import { RUN_EVENT_TYPES } from '../modules/runs/run-event.types';
 import { ModelResolver } from '../modules/models/model.resolver';
 import { ToolResolver } from '../modules/tools/tool.resolver';
+import { ContextResolver, RunContextPlanResolver } from '../modules/context/context.resolver';
+import { BRANCH_RESOLVERS } from '../modules/branches/branch.resolver';
+import { USAGE_RESOLVERS } from '../modules/usage/usage.resolver';
+import { MessageSearchResolver } from '../modules/search/message-search.resolver';
+import { TREE_RESOLVERS } from '../modules/tree/tree.resolver';
+import { TRANSFER_RESOLVERS } from '../modules/transfer/transfer.resolver';
 
 export const resolvers = [
   UserResolver,
@@ -20,6 +26,13 @@ export const resolvers = [
   RunCommandsResolver,
   ModelResolver,
   ToolResolver,
+  ContextResolver,
+  RunContextPlanResolver,
+  ...BRANCH_RESOLVERS,
+  ...USAGE_RESOLVERS,
+  MessageSearchResolver,
+  ...TREE_RESOLVERS,
+  ...TRANSFER_RESOLVERS,
 ] as const;
 
 /** Builds the schema from the resolver classes; `scripts/emit-schema.ts` prints it to schema.graphql. */

@@ -7,6 +7,13 @@ import { RunCommandService } from '../modules/runs/run-commands.service';
 import { RunStore } from '../modules/runs/run-store';
 import { AuthService } from '../modules/users/auth.service';
 import { UserService } from '../modules/users/user.service';
+import { BranchService } from '../modules/branches/branch.service';
+import { ComparisonService } from '../modules/branches/comparison.service';
+import { UsageService } from '../modules/usage/usage.service';
+import { SearchService } from '../modules/search/message-search.service';
+import { TreeService } from '../modules/tree/tree.service';
+import { TransferService } from '../modules/transfer/transfer.service';
+import { createContextService } from '../modules/context/context.service';
 import { createCatalog } from './catalog';
 import { createRateLimits } from './rate-limit';
 
@@ -28,6 +35,13 @@ export function createServices(rt: Runtime) {
     agents,
     conversations,
     messages,
+    context: createContextService(rt, { conversations, messages }),
+    branches: new BranchService(),
+    comparisons: new ComparisonService(),
+    usage: new UsageService(),
+    search: new SearchService(),
+    tree: new TreeService(),
+    transfer: new TransferService(),
     runs,
     runCommands: new RunCommandService({
       conversations,

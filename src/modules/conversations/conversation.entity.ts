@@ -3,12 +3,17 @@ import { BaseEntity } from '../../db/base.entity';
 import { User } from '../users/user.entity';
 import { Agent } from '../agents/agent.entity';
 import type { Message } from '../messages/message.entity';
+import type { ContextStrategy } from '../context/context-planner';
+import type { ForkOrigin } from '../branches/fork';
 
 /** Per-conversation defaults used when a run has no agent. */
 export interface ConversationSettings {
   model?: string;
   systemPrompt?: string;
   temperature?: number;
+  contextStrategy?: ContextStrategy;
+  /** Set by forkConversation; not a run default, and not changeable through updateConversation. */
+  forkedFrom?: ForkOrigin;
 }
 
 @Entity({ tableName: 'conversations' })

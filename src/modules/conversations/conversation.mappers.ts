@@ -1,5 +1,6 @@
 import type { Conversation } from './conversation.entity';
 import type { ConversationType } from './conversation.types';
+import { ContextStrategy } from '../context/context-planner';
 
 export const toConversationType = (c: Conversation): ConversationType => ({
   id: c.id,
@@ -9,6 +10,7 @@ export const toConversationType = (c: Conversation): ConversationType => ({
     model: c.settings.model ?? null,
     systemPrompt: c.settings.systemPrompt ?? null,
     temperature: c.settings.temperature ?? null,
+    contextStrategy: c.settings.contextStrategy ?? ContextStrategy.SLIDING_WINDOW,
   },
   archivedAt: c.archivedAt ?? null,
   version: c.version,

@@ -2,7 +2,7 @@ import { OptimisticLockError } from '@mikro-orm/core';
 import type { Context, Viewer } from '../../server/context';
 import { badInput, conflict, notFound } from '../../server/errors';
 import { ownedBy } from '../../server/ownership';
-import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
+import { toConnection, type Connection } from '../../server/relay';
 import { LIMITS, optionalId, optionalText, requireId, requireTags, requireTemperature, requireText } from '../../server/validate';
 import type { ConversationEventPayload, EventBus } from '../../events/event-bus';
 import type { Message } from '../messages/message.entity';
@@ -11,8 +11,8 @@ import { Agent } from '../agents/agent.entity';
 import { Conversation, type ConversationSettings } from './conversation.entity';
 import type { ConversationFilter, ConversationSettingsInput } from './conversation.types';
 import type { CreateConversationInput, DeleteConversationInput, UpdateConversationInput } from './conversation.inputs';
-
-type ListCursor = [string, string];
+import { conversationListSql } from './conversation-list.sql';
+import { listCursor, toListQuery } from './conversation-list';
 
 export class ConversationService {
   constructor(
@@ -33,18 +33,20 @@ export class ConversationService {
     viewer: Viewer,
     args: { first?: number | null; after?: string | null; filter?: ConversationFilter | null },
   ): Promise<Connection<Conversation>> {
-    const limit = pageSize(args.first);
-    const cursor = decodeCursor<ListCursor>('conversations', args.after);
-    const f = args.filter ?? {};
-    const where: Record<string, unknown> = { owner: viewer.id, archivedAt: f.archived ? { $ne: null } : null };
-    if (f.tag) where.tags = { $contains: [f.tag.trim().toLowerCase()] };
-    if (f.search) where.title = { $ilike: `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
-    if (cursor) {
-      const [updatedAt, id] = cursor;
-      where.$or = [{ updatedAt: { $lt: new Date(updatedAt) } }, { updatedAt: new Date(updatedAt), id: { $lt: id } }];
-    }
-    const rows = await ctx.em.find(Conversation, where, { orderBy: { updatedAt: 'desc', id: 'desc' }, limit: limit + 1 });
-    return toConnection(rows, limit, (c) => encodeCursor('conversations', [c.updatedAt.toISOString(), c.id]), Boolean(cursor));
+    const query = toListQuery(viewer.id, args);
+    const { sql, params } = conversationListSql(query);
+    const rows = await ctx.em.getConnection().execute<Record<string, unknown>[]>(sql, params);
+    const listed = rows.map((row) => {
+      const { list_updated_at: updatedAt, list_rank: rank, ...columns } = row;
+      return { conversation: ctx.em.map(Conversation, columns), updatedAt: String(updatedAt), rank: Number(rank) };
+    });
+    const page = toConnection(
+      listed,
+      query.limit,
+      (l) => listCursor(query, l.rank, l.updatedAt, l.conversation.id),
+      Boolean(query.after),
+    );
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.node.conversation })) };
   }
 
   async create(ctx: Context, viewer: Viewer, input: CreateConversationInput): Promise<Conversation> {
@@ -150,7 +152,11 @@ export class ConversationService {
       if (input.temperature === null) delete next.temperature;
       else next.temperature = requireTemperature(input.temperature, 'settings.temperature');
     }
-    if (Object.keys(next).length > 3) throw badInput('settings', 'unknown setting');
+    if (input.contextStrategy !== undefined) {
+      if (input.contextStrategy === null) delete next.contextStrategy;
+      else next.contextStrategy = input.contextStrategy;
+    }
+    if (Object.keys(next).filter((k) => k !== 'forkedFrom').length > 4) throw badInput('settings', 'unknown setting');
     return next;
   }
 }

@@ -1,6 +1,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '../../server/relay';
 import { MessageType } from '../messages/message.types';
+import { ContextStrategy } from '../context/context.types';
 
 @ObjectType('ConversationSettings', { description: 'Defaults used by runs in this conversation when no agent is given.' })
 export class ConversationSettingsType {
@@ -12,6 +13,9 @@ export class ConversationSettingsType {
 
   @Field(() => Float, { nullable: true, description: 'Sampling temperature (0–2).' })
   temperature!: number | null;
+
+  @Field(() => ContextStrategy, { description: "How branches longer than the model's context window are cut down (SLIDING_WINDOW by default)." })
+  contextStrategy!: ContextStrategy;
 }
 
 @InputType('ConversationSettingsInput', { description: 'Conversation defaults; omitted fields stay as they are.' })
@@ -24,6 +28,9 @@ export class ConversationSettingsInput {
 
   @Field(() => Float, { nullable: true, description: 'Sampling temperature (0–2).' })
   temperature?: number | null;
+
+  @Field(() => ContextStrategy, { nullable: true, description: 'Context strategy; null restores SLIDING_WINDOW.' })
+  contextStrategy?: ContextStrategy | null;
 }
 
 @ObjectType('Conversation', { description: 'A conversation: a tree of messages with one active branch.' })
@@ -60,7 +67,7 @@ export class ConversationType {
 export const ConversationConnection = ConnectionType(
   'Conversation',
   ConversationType,
-  'A page of conversations, most recently updated first.',
+  'A page of conversations, most recently updated first (best match first when searching).',
 );
 
 @InputType({ description: 'Narrows a conversation list.' })
@@ -71,8 +78,27 @@ export class ConversationFilter {
   @Field(() => Boolean, { nullable: true, description: 'true: only archived; false (default): only active.' })
   archived?: boolean;
 
-  @Field(() => String, { nullable: true, description: 'Case-insensitive text that the title contains.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Text the title contains (case-insensitive) or that a message matches (full-text, websearch syntax); results are then ordered by best match.',
+  })
   search?: string;
+
+  @Field(() => String, { nullable: true, description: 'Only conversations with a message or run by this model (`provider/model`).' })
+  model?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Only conversations with this default agent or a run that used it.' })
+  agentId?: string;
+
+  @Field(() => Date, { nullable: true, description: 'Only conversations updated at or after this time.' })
+  from?: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Only conversations updated before this time.' })
+  to?: Date;
+
+  @Field(() => Float, { nullable: true, description: 'Only conversations whose total cost in US dollars is at least this.' })
+  minCost?: number;
 }
 
 export enum ConversationEventType {

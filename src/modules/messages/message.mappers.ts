@@ -18,6 +18,8 @@ export const toMessageType = (m: Message): MessageType => ({
   usage: toUsage(m),
   latencyMs: m.latencyMs ?? null,
   createdAt: m.createdAt,
+  pinned: m.pinned,
+  excluded: m.excluded,
   conversationId: m.conversation.id,
   parentId: fk(m.parent),
   agentId: fk(m.agent),

@@ -59,6 +59,12 @@ export class MessageType {
   @Field({ description: 'Creation time.' })
   createdAt!: Date;
 
+  @Field({ description: 'Always sent to the model under the PINNED_FIRST and HYBRID context strategies (see pinMessage).' })
+  pinned!: boolean;
+
+  @Field({ description: 'Never sent to a model, though it stays in the tree (see excludeMessage).' })
+  excluded!: boolean;
+
   conversationId!: string;
   parentId!: string | null;
   agentId!: string | null;

@@ -44,7 +44,7 @@ export interface RunCommandDeps {
 export class RunCommandService {
   constructor(private readonly deps: RunCommandDeps) {}
 
-  async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput): Promise<{ message: Message; run: Run }> {
+  async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput, opts: { asRoot?: boolean } = {}): Promise<{ message: Message; run: Run }> {
     const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
@@ -52,7 +52,7 @@ export class RunCommandService {
     const model = this.modelFor(input.model, agent, conversation);
     const options = this.options(input.settings, agent);
     const { message, run } = await this.inTransaction(ctx, undefined, async (em) => {
-      const parentId = explicitParentId ?? (await this.lockConversation(em, conversation.id));
+      const parentId = opts.asRoot ? undefined : (explicitParentId ?? (await this.lockConversation(em, conversation.id)));
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, true);
       const run = this.createRun(em, viewer, conversation, message, agent, model, options);
@@ -64,7 +64,7 @@ export class RunCommandService {
     return { message, run };
   }
 
-  async startRun(ctx: Context, viewer: Viewer, input: StartRunInput): Promise<Run> {
+  async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const explicitMessageId = optionalId(input.messageId, 'messageId');
     const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
@@ -76,7 +76,7 @@ export class RunCommandService {
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
       await this.assertBranchIdle(em, conversation.id, messageId);
-      const run = this.createRun(em, viewer, conversation, message, agent, model, options);
+      const run = this.createRun(em, viewer, conversation, message, agent, model, options, opts);
       await em.flush();
       return run;
     });
@@ -179,13 +179,14 @@ export class RunCommandService {
     return conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
   }
 
-  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions): Run {
+  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Run {
     return em.create(Run, {
       conversation,
       owner: em.getReference('User', viewer.id) as never,
       agent,
       model,
-      branchKey: input.id,
+      branchKey: extra.branchKey ?? input.id,
+      comparisonId: extra.comparisonId,
       inputMessage: input,
       options: options as Record<string, unknown>,
     });

@@ -7,12 +7,13 @@ import { ProviderError, type ChatToolSpec, type CompletedToolCall, type Provider
 import { costUsd } from '../models/model-catalog';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { searchMessages } from '../tools/message-search';
-import { loadPaths } from '../messages/message-tree.sql';
+import { buildModelContext } from '../context/context-builder';
+import { ContextBudgetError } from '../context/context.errors';
+import type { ContextSummarizer } from '../context/summarizer';
 import { MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
 import { Run, RunStatus, type RunErrorPart } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
 import { RunStore } from './run-store';
-import { toChatMessages } from './run-context';
 import type { RunOptions } from './run-options';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 
@@ -24,6 +25,8 @@ export interface RunExecutorDeps {
   tools: ToolRegistry;
   logger: Logger;
   defaultMaxSteps: number;
+  /** Writes SUMMARIZE/HYBRID summaries; without it those strategies fall back to the sliding window. */
+  summarizer?: ContextSummarizer;
 }
 
 /** Why a run stops early; each maps to a final status. */
@@ -168,8 +171,6 @@ export class RunExecutor {
     const index = exec.stepIndex++;
     const startedAt = new Date();
     this.track(exec, this.emit(run.id, { type: 'StepStarted', stepIndex: index, stepType: 'MODEL_CALL', model: run.model }));
-    const path = exec.tipId ? ((await loadPaths(this.deps.store.em(), [exec.tipId])).get(exec.tipId) ?? []) : [];
-    const systemPrompt = run.agent?.instructions ?? run.conversation.settings.systemPrompt;
     const tools = this.toolSpecs(exec);
     let text = '';
     let reasoning = '';
@@ -178,9 +179,22 @@ export class RunExecutor {
     let finish = 'stop';
     let toolCalls: CompletedToolCall[] = [];
     try {
+      // Inside the try: a context that cannot be built is recorded as a failed step.
+      const { messages, plan } = await buildModelContext(this.deps.store.em(), {
+        conversation: run.conversation,
+        tipId: exec.tipId,
+        modelInfo: model.info,
+        systemPrompt: run.agent?.instructions ?? run.conversation.settings.systemPrompt,
+        strategy: run.conversation.settings.contextStrategy,
+        summarizer: this.deps.summarizer,
+        maxOutputTokens: exec.options.maxTokens,
+        tools,
+        signal: exec.signal,
+      });
+      this.track(exec, this.deps.store.em().nativeUpdate(Run, { id: run.id }, { contextPlan: plan as unknown as Record<string, unknown> }));
       const stream = model.provider.stream({
         model: model.upstreamModel,
-        messages: toChatMessages(path, systemPrompt),
+        messages,
         tools: tools.length ? tools : undefined,
         temperature: exec.options.temperature,
         maxTokens: exec.options.maxTokens,
@@ -344,6 +358,7 @@ export class RunExecutor {
 
   private classify(err: unknown, signal: AbortSignal): { status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED; error?: RunErrorPart } {
     if (err instanceof StopRun) return { status: err.status, error: err.error };
+    if (err instanceof ContextBudgetError) return { status: RunStatus.FAILED, error: { code: 'CONTEXT_TOO_LARGE', message: err.message } };
     if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
     if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
     return { status: RunStatus.FAILED, error: { code: 'INTERNAL_ERROR', message: 'The run failed because of an internal error' } };
