@@ -3,6 +3,7 @@ import { RunExecutor } from './modules/runs/run-executor';
 import { RunStore } from './modules/runs/run-store';
 import { Run, RunStatus } from './modules/runs/run.entity';
 import { ProviderSummarizer } from './modules/context/summarizer';
+import { preloadEncodings } from './modules/context/tokenizer';
 
 /**
  * Makes this process consume run jobs. With the in-memory queue, runs that were
@@ -31,5 +32,7 @@ export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }
     if (orphaned) rt.logger.warn({ runs: orphaned }, 'failed runs orphaned by a previous process');
   }
   rt.queue.work(async (job) => executor.execute(job.runId));
+  // The demo model needs no tokenizer; real providers get it warmed once the process is up.
+  if (rt.providers.names().some((name) => name !== 'demo')) setTimeout(preloadEncodings, 100).unref();
   return executor;
 }

@@ -134,3 +134,12 @@ export function countMessageTokens(counter: TokenCounter, m: CountableMessage): 
 export function countToolTokens(counter: TokenCounter, tools: readonly { name: string; description?: string; parameters?: unknown }[]): number {
   return tools.reduce((n, t) => n + TOOL_CALL_OVERHEAD + counter.count(JSON.stringify(t)), 0);
 }
+
+/**
+ * Loads both encodings now (about 2 s of CPU, once per process) so the first
+ * run on a real model does not pay it inside its time to first token.
+ */
+export function preloadEncodings(): void {
+  encoder('cl100k_base');
+  encoder('o200k_base');
+}
