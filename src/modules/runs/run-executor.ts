@@ -8,12 +8,12 @@ import { costUsd } from '../models/model-catalog';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { searchMessages } from '../tools/message-search';
 import { buildModelContext } from '../context/context-builder';
-import { ContextBudgetError } from '../context/context.errors';
 import type { ContextSummarizer } from '../context/summarizer';
 import { MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
-import { Run, RunStatus, type RunErrorPart } from './run.entity';
+import { Run, RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
-import { RunStore } from './run-store';
+import type { RunStore } from './run-store';
+import { StopRun, addUsage, classifyFailure, finishRun, pickUsage } from './run-outcome';
 import type { RunOptions } from './run-options';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 
@@ -28,24 +28,6 @@ export interface RunExecutorDeps {
   /** Writes SUMMARIZE/HYBRID summaries; without it those strategies fall back to the sliding window. */
   summarizer?: ContextSummarizer;
 }
-
-/** Why a run stops early; each maps to a final status. */
-class StopRun extends Error {
-  constructor(
-    readonly status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED,
-    readonly error?: RunErrorPart,
-  ) {
-    super(error?.message ?? status);
-  }
-}
-
-const addUsage = (a: UsageColumns, b: UsageColumns): UsageColumns => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens,
-  reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-  cachedTokens: a.cachedTokens + b.cachedTokens,
-  costUsd: a.costUsd + b.costUsd,
-});
 
 /** The state of one execution of a run, between two persisted steps. */
 interface Execution {
@@ -94,7 +76,7 @@ export class RunExecutor {
     if (!run) return;
     if (run.status === RunStatus.IN_PROGRESS || run.status === RunStatus.CANCELLING) {
       // A job for a run already in progress means the process running it died.
-      await this.finish(run, RunStatus.FAILED, [run.status], {
+      await finishRun(this.deps, run, RunStatus.FAILED, [run.status], {
         code: 'WORKER_LOST',
         message: 'The worker executing this run stopped before it finished; the unfinished step was discarded',
       });
@@ -127,15 +109,15 @@ export class RunExecutor {
       };
       const outcome = await this.loop(exec);
       if (outcome === 'paused') return;
-      const finished = await this.finish(run, outcome, [RunStatus.IN_PROGRESS], undefined, exec.totals);
+      const finished = await finishRun(this.deps, run, outcome, [RunStatus.IN_PROGRESS], undefined, exec.totals);
       // A cancel that lands after the last token still ends the run as CANCELLED, with its answer kept.
-      if (!finished) await this.finish(run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+      if (!finished) await finishRun(this.deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
     } catch (err) {
-      const stop = this.classify(err, abort.signal);
+      const stop = classifyFailure(err, abort.signal);
       if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
         logger.error({ err, runId }, 'run failed unexpectedly');
       }
-      await this.finish(run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
+      await finishRun(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
     } finally {
       offCancel();
     }
@@ -258,7 +240,7 @@ export class RunExecutor {
     if (exec.totals.timeToFirstTokenMs == null && firstTokenAt !== undefined) {
       exec.totals.timeToFirstTokenMs = firstTokenAt - run.createdAt.getTime();
     }
-    const stepError = err ? this.classify(err, exec.signal).error : undefined;
+    const stepError = err ? classifyFailure(err, exec.signal).error : undefined;
     const message = await this.deps.store.persistStep(
       run,
       exec.tipId,
@@ -355,54 +337,4 @@ export class RunExecutor {
     const client = (exec.options.clientTools ?? []).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
     return [...server, ...client];
   }
-
-  private classify(err: unknown, signal: AbortSignal): { status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED; error?: RunErrorPart } {
-    if (err instanceof StopRun) return { status: err.status, error: err.error };
-    if (err instanceof ContextBudgetError) return { status: RunStatus.FAILED, error: { code: 'CONTEXT_TOO_LARGE', message: err.message } };
-    if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
-    if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
-    return { status: RunStatus.FAILED, error: { code: 'INTERNAL_ERROR', message: 'The run failed because of an internal error' } };
-  }
-
-  /** Moves the run to its final state and appends the terminal event (exactly once: the conditional update decides). */
-  async finish(
-    run: Run,
-    status: RunStatus,
-    from: RunStatus[],
-    error?: RunErrorPart,
-    totals?: UsageColumns,
-  ): Promise<boolean> {
-    // One conditional update per source state, in state-machine order (a run only moves forward, so
-    // none is skipped), tells which state the run left: RunStatusChanged reports it.
-    let previousStatus: RunStatus | undefined;
-    for (const source of from) {
-      const data = { completedAt: new Date(), ...(error ? { error } : {}) };
-      if (await this.deps.store.transition(run.id, [source], status, data)) {
-        previousStatus = source;
-        break;
-      }
-    }
-    if (!previousStatus) return false;
-    await this.emit(run.id, { type: 'RunStatusChanged', status, previousStatus });
-    const fresh = totals ?? (await this.deps.store.load(run.id)) ?? run;
-    const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
-    if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
-      await this.emit(run.id, { type: 'RunCompleted', status, usage });
-    } else if (status === RunStatus.CANCELLED) {
-      await this.emit(run.id, { type: 'RunCancelled' });
-    } else {
-      await this.emit(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
-    }
-    return true;
-  }
-}
-
-function pickUsage(u: UsageColumns): UsageColumns {
-  return {
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    reasoningTokens: u.reasoningTokens,
-    cachedTokens: u.cachedTokens,
-    costUsd: u.costUsd,
-  };
 }

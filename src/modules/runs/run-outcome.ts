@@ -1,0 +1,80 @@
+import type { RunEventLog } from '../../events/run-event-log';
+import { ContextBudgetError } from '../context/context.errors';
+import { ProviderError } from '../providers/provider.types';
+import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
+import { RunStatus, type Run, type RunErrorPart } from './run.entity';
+import type { RunStore } from './run-store';
+
+// How a run ends: the reasons it stops early, how failures are classified, and the one terminal transition.
+
+/** Why a run stops early; each maps to a final status. */
+export class StopRun extends Error {
+  constructor(
+    readonly status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED,
+    readonly error?: RunErrorPart,
+  ) {
+    super(error?.message ?? status);
+  }
+}
+
+export const addUsage = (a: UsageColumns, b: UsageColumns): UsageColumns => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens,
+  reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+  cachedTokens: a.cachedTokens + b.cachedTokens,
+  costUsd: a.costUsd + b.costUsd,
+});
+
+export function pickUsage(u: UsageColumns): UsageColumns {
+  return {
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    reasoningTokens: u.reasoningTokens,
+    cachedTokens: u.cachedTokens,
+    costUsd: u.costUsd,
+  };
+}
+
+type Outcome = { status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CANCELLED; error?: RunErrorPart };
+
+/** The final status and error for whatever ended an execution. */
+export function classifyFailure(err: unknown, signal: AbortSignal): Outcome {
+  if (err instanceof StopRun) return { status: err.status, error: err.error };
+  if (err instanceof ContextBudgetError) return { status: RunStatus.FAILED, error: { code: 'CONTEXT_TOO_LARGE', message: err.message } };
+  if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
+  if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
+  return { status: RunStatus.FAILED, error: { code: 'INTERNAL_ERROR', message: 'The run failed because of an internal error' } };
+}
+
+/** Moves the run to its final state and appends the terminal event (exactly once: the conditional update decides). */
+export async function finishRun(
+  deps: { store: RunStore; log: RunEventLog },
+  run: Run,
+  status: RunStatus,
+  from: RunStatus[],
+  error?: RunErrorPart,
+  totals?: UsageColumns,
+): Promise<boolean> {
+  // One conditional update per source state, in state-machine order (a run only moves forward, so
+  // none is skipped), tells which state the run left: RunStatusChanged reports it.
+  let previousStatus: RunStatus | undefined;
+  for (const source of from) {
+    const data = { completedAt: new Date(), ...(error ? { error } : {}) };
+    if (await deps.store.transition(run.id, [source], status, data)) {
+      previousStatus = source;
+      break;
+    }
+  }
+  if (!previousStatus) return false;
+  await deps.log.append(run.id, { type: 'RunStatusChanged', status, previousStatus });
+  const fresh = totals ?? (await deps.store.load(run.id)) ?? run;
+  const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
+  if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
+    await deps.log.append(run.id, { type: 'RunCompleted', status, usage });
+  } else if (status === RunStatus.CANCELLED) {
+    await deps.log.append(run.id, { type: 'RunCancelled' });
+  } else {
+    await deps.log.append(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
+  }
+  return true;
+}
