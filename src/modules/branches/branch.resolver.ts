@@ -1,6 +1,7 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root, UseMiddleware } from 'type-graphql';
 import type { Context, Viewer } from '../../server/context';
 import { CurrentViewer } from '../../server/viewer.decorator';
+import { RateLimit } from '../../server/rate-limit';
 import { ConversationType } from '../conversations/conversation.types';
 import { toConversationType } from '../conversations/conversation.mappers';
 import { MessageType } from '../messages/message.types';
@@ -13,6 +14,7 @@ import { ComparisonResolver } from './comparison.resolver';
 
 @Resolver()
 export class BranchResolver {
+  @UseMiddleware(RateLimit('runs'))
   @Mutation(() => EditMessagePayload, {
     description: 'Edits a message: by default as a new branch with its own run; with inPlace, where it is, keeping the old text.',
   })
@@ -25,6 +27,7 @@ export class BranchResolver {
     return { message: toMessageType(message), run: run ? toRunObject(run) : null };
   }
 
+  @UseMiddleware(RateLimit('runs'))
   @Mutation(() => RegenerateMessagePayload, {
     description: 'Answers again what an assistant message answered, optionally with another model; the new answer is its sibling.',
   })

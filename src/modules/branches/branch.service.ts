@@ -7,6 +7,7 @@ import { Conversation } from '../conversations/conversation.entity';
 import { Message, MessageRole } from '../messages/message.entity';
 import type { Run } from '../runs/run.entity';
 import { activeRunThrough, editContentInPlace, insertForkCopies, selectForkNodes } from './branch.sql';
+import { forgetSummariesThrough } from '../context/context-summary.sql';
 import { forkTitle, planFork, type ForkOrigin } from './fork';
 import { readEdits, type MessageEdit } from './message-edits';
 import type { EditMessageInput, ForkConversationInput, RegenerateMessageInput } from './branch.inputs';
@@ -121,6 +122,8 @@ export class BranchService {
     const row = await ctx.em.transactional(async (em) => {
       await this.assertNoRunThrough(em, message);
       const updated = await editContentInPlace(em, message.id, content, new Date());
+      // A stored summary that covers the old text would keep feeding it to the model.
+      await forgetSummariesThrough(em, message);
       await em.nativeUpdate(Conversation, { id: conversationId }, { updatedAt: new Date() });
       return updated;
     });

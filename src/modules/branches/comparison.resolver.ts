@@ -1,6 +1,7 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import type { Context, Viewer } from '../../server/context';
 import { CurrentViewer } from '../../server/viewer.decorator';
+import { RateLimit } from '../../server/rate-limit';
 import { MessageType } from '../messages/message.types';
 import { toMessageType } from '../messages/message.mappers';
 import { ComparisonType } from './comparison.types';
@@ -19,6 +20,7 @@ export class ComparisonResolver {
     return toComparisonType(await ctx.services.comparisons.get(ctx, viewer, id));
   }
 
+  @UseMiddleware(RateLimit('runs'))
   @Mutation(() => CompareModelsPayload, {
     description: 'Starts one run per model answering the same user message, concurrently; each answer is a sibling on its own branch.',
   })
