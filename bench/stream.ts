@@ -155,8 +155,9 @@ async function main(): Promise<void> {
     const lost = CONCURRENT * TOKENS - delivered;
     const inOrder = results.every((r) => r.every((t, i) => t.text === `w${i} `));
 
-    // 3. Fan-out: one run, FANOUT subscribers.
-    fake.enqueue(scenario());
+    // 3. Fan-out: one run, FANOUT subscribers. The upstream waits 1.5 s before its first token so that
+    // every subscriber is attached and tokens are measured live, not replayed after subscription setup.
+    fake.enqueue({ ...scenario(), initialDelayMs: 1500 });
     const fanConv = await newConversation();
     const fanRun = await send(fanConv);
     const fanRec = fake.requests.length;
