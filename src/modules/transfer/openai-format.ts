@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { LIMITS } from '../../server/validate';
-import { MessageRole, MessageStatus, type Message } from '../messages/message.entity';
+import { MessageRole, MessageStatus } from '../messages/message.entity';
 import { toChatMessages } from '../runs/run-context';
 import { ZERO_USAGE } from '../usage/usage.types';
-import type { NodeProblem } from './import-tree';
+import type { DocNode, NodeProblem } from './import-tree';
+import type { ExportRow } from './transfer.sql';
 import { ID_LENGTH, MAX_IMPORT_MESSAGES, checkMessages, messageProblem, parseOrThrow, text, type DraftMessage, type ImportDraft } from './import-draft';
 
 /**
@@ -13,7 +14,7 @@ import { ID_LENGTH, MAX_IMPORT_MESSAGES, checkMessages, messageProblem, parseOrT
  * no TOOL message answers are left out, as the API demands); usage, model,
  * reasoning and the pinned/excluded flags have no place in it.
  */
-export const toOpenAIMessages = (path: readonly Message[]): ChatCompletionMessageParam[] => toChatMessages(path);
+export const toOpenAIMessages = (path: readonly ExportRow[]): ChatCompletionMessageParam[] => toChatMessages(path);
 
 const ROLES = {
   system: MessageRole.SYSTEM,
@@ -67,6 +68,8 @@ const listSchema = z.array(z.unknown()).max(MAX_IMPORT_MESSAGES, `at most ${MAX_
 export function parseOpenAIMessages(data: unknown): ImportDraft {
   const holder = typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as { messages?: unknown }) : undefined;
   const list = parseOrThrow(listSchema, holder ? holder.messages : data, holder ? ['messages'] : []);
+  // nodes[i] places message i in the tree; messages holds the parsed ones, which is all of them once checkMessages passes.
+  const nodes: DocNode[] = [];
   const messages: DraftMessage[] = [];
   const shapeProblems: NodeProblem[] = [];
   list.forEach((raw, index) => {
@@ -74,11 +77,11 @@ export function parseOpenAIMessages(data: unknown): ImportDraft {
     const parsed = messageProblem(messageSchema, raw, index);
     if (!parsed.ok) {
       shapeProblems.push(parsed.problem);
-      messages.push(node as DraftMessage);
+      nodes.push(node);
       return;
     }
     const m = parsed.value;
-    messages.push({
+    const message: DraftMessage = {
       ...node,
       role: ROLES[m.role],
       content: m.content,
@@ -92,8 +95,10 @@ export function parseOpenAIMessages(data: unknown): ImportDraft {
       createdAt: null,
       pinned: false,
       excluded: false,
-    });
+    };
+    nodes.push(message);
+    messages.push(message);
   });
-  const depths = checkMessages(messages, shapeProblems);
+  const depths = checkMessages(nodes, shapeProblems);
   return { title: null, tags: [], settings: {}, activeLeafKey: null, messages, depths };
 }

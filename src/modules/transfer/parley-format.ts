@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { badInput } from '../../server/errors';
 import { LIMITS, requireTags } from '../../server/validate';
-import { MessageRole, MessageStatus, type Message } from '../messages/message.entity';
+import { MessageRole, MessageStatus } from '../messages/message.entity';
 import type { Conversation, ConversationSettings } from '../conversations/conversation.entity';
 import { ContextStrategy } from '../context/context-planner';
-import type { NodeProblem } from './import-tree';
+import type { DocNode, NodeProblem } from './import-tree';
+import type { ExportRow } from './transfer.sql';
 import {
   ID_LENGTH,
   MAX_IMPORT_MESSAGES,
@@ -47,21 +48,21 @@ export interface ParleyDocument {
   messages: ParleyMessage[];
 }
 
-/** The document of a conversation; `messages` must already be parents first (ordered by depth, id). */
-export function toParleyDocument(conversation: Conversation, messages: readonly Message[]): ParleyDocument {
+/** The document of a conversation; `rows` must already be parents first (ordered by depth, id). */
+export function toParleyDocument(conversation: Conversation, rows: readonly ExportRow[]): ParleyDocument {
   const { forkedFrom: _origin, ...settings } = conversation.settings;
   return {
     version: PARLEY_VERSION,
     conversation: { title: conversation.title, tags: conversation.tags, settings, activeLeafId: conversation.activeLeaf?.id ?? null },
-    messages: messages.map((m) => ({
+    messages: rows.map((m) => ({
       id: m.id,
-      parentId: m.parent?.id ?? null,
+      parentId: m.parentId,
       role: m.role,
       content: m.content,
-      reasoning: m.reasoning ?? null,
+      reasoning: m.reasoning,
       toolCalls: (m.toolCalls ?? []).map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
-      toolCallId: m.toolCallId ?? null,
-      model: m.model ?? null,
+      toolCallId: m.toolCallId,
+      model: m.model,
       usage: {
         promptTokens: m.promptTokens,
         completionTokens: m.completionTokens,
@@ -69,9 +70,9 @@ export function toParleyDocument(conversation: Conversation, messages: readonly 
         cachedTokens: m.cachedTokens,
         costUsd: m.costUsd,
       },
-      latencyMs: m.latencyMs ?? null,
+      latencyMs: m.latencyMs,
       status: m.status,
-      createdAt: m.createdAt.toISOString(),
+      createdAt: new Date(m.createdAt).toISOString(),
       pinned: m.pinned,
       excluded: m.excluded,
     })),
@@ -142,17 +143,19 @@ const messageSchema = z
 export function parseParleyDocument(data: unknown): ImportDraft {
   const doc = parseOrThrow(documentSchema, data);
   const tags = requireTags(doc.conversation.tags, 'conversation.tags') ?? [];
+  // nodes[i] places message i in the tree; messages holds the parsed ones, which is all of them once checkMessages passes.
+  const nodes: DocNode[] = [];
   const messages: DraftMessage[] = [];
   const shapeProblems: NodeProblem[] = [];
   doc.messages.forEach((raw, index) => {
     const parsed = messageProblem(messageSchema, raw, index);
     if (!parsed.ok) {
       shapeProblems.push(parsed.problem);
-      messages.push({ ...rawNode(raw, index) } as DraftMessage);
+      nodes.push(rawNode(raw, index));
       return;
     }
     const m = parsed.value;
-    messages.push({
+    const message: DraftMessage = {
       key: m.id,
       parentKey: m.parentId ?? null,
       role: m.role,
@@ -167,9 +170,11 @@ export function parseParleyDocument(data: unknown): ImportDraft {
       createdAt: m.createdAt ? new Date(m.createdAt) : null,
       pinned: m.pinned,
       excluded: m.excluded,
-    });
+    };
+    nodes.push(message);
+    messages.push(message);
   });
-  const depths = checkMessages(messages, shapeProblems);
+  const depths = checkMessages(nodes, shapeProblems);
   const activeLeafKey = doc.conversation.activeLeafId ?? null;
   if (activeLeafKey !== null && !messages.some((m) => m.key === activeLeafKey)) {
     throw badInput('conversation.activeLeafId', `is not the id of a message in the document: ${JSON.stringify(activeLeafKey)}`);

@@ -3,12 +3,11 @@ import { badInput, notFound } from '../../server/errors';
 import { LIMITS, optionalId, requireText } from '../../server/validate';
 import { newId } from '../../db/base.entity';
 import { Conversation } from '../conversations/conversation.entity';
-import { Message } from '../messages/message.entity';
 import { planImport } from './import-tree';
 import type { ImportDraft } from './import-draft';
 import { parseParleyDocument, toParleyDocument, type ParleyDocument } from './parley-format';
 import { parseOpenAIMessages, toOpenAIMessages } from './openai-format';
-import { insertMessages, type MessageRow } from './transfer.sql';
+import { insertMessages, selectBranchRows, selectConversationRows, type MessageRow } from './transfer.sql';
 import { ConversationFormat } from './transfer.types';
 import type { ImportConversationInput } from './transfer.inputs';
 
@@ -25,14 +24,12 @@ export class TransferService {
     const leafArg = optionalId(args.leafId, 'leafId');
     if (args.format === ConversationFormat.PARLEY) {
       if (leafArg) throw badInput('leafId', 'applies to OPENAI_MESSAGES only: PARLEY exports the whole tree');
-      // One statement, parents first: every message's depth is one more than its parent's.
-      const messages = await ctx.em.find(Message, { conversation: conversation.id }, { orderBy: { depth: 'asc', id: 'asc' } });
-      return toParleyDocument(conversation, messages);
+      return toParleyDocument(conversation, await selectConversationRows(ctx.em, conversation.id));
     }
     const leafId = leafArg ?? conversation.activeLeaf?.id;
     if (!leafId) return [];
-    const path = await ctx.loaders.pathByLeaf.load(leafId);
-    if (path.length === 0 || path[0].conversation.id !== conversation.id) throw notFound('Message', leafId);
+    const path = await selectBranchRows(ctx.em, conversation.id, leafId);
+    if (path.length === 0) throw notFound('Message', leafId);
     return toOpenAIMessages(path);
   }
 

@@ -1,6 +1,63 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MessageRole, MessageStatus, ToolCallPart } from '../messages/message.entity';
 
+/**
+ * Exports read plain rows, never entities: a document needs no identity map,
+ * and hydrating thousands of linked messages costs far more than the query.
+ */
+async function execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
+  return (await em.getConnection().execute<Record<string, unknown>[]>(sql, params, 'all', em.getTransactionContext())) as T[];
+}
+
+/** A stored message as documents carry it (camelCase, like the GraphQL Message type). */
+export interface ExportRow {
+  id: string;
+  parentId: string | null;
+  role: MessageRole;
+  content: string;
+  reasoning: string | null;
+  toolCalls: ToolCallPart[] | null;
+  toolCallId: string | null;
+  model: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+  latencyMs: number | null;
+  status: MessageStatus;
+  createdAt: Date;
+  pinned: boolean;
+  excluded: boolean;
+}
+
+const EXPORT_COLUMNS = `id, parent_id as "parentId", role, content, reasoning, tool_calls as "toolCalls", tool_call_id as "toolCallId", model,
+  prompt_tokens as "promptTokens", completion_tokens as "completionTokens", reasoning_tokens as "reasoningTokens",
+  cached_tokens as "cachedTokens", cost_usd::float8 as "costUsd", latency_ms as "latencyMs", status, created_at as "createdAt",
+  pinned, excluded`;
+
+/** Every message of a conversation, parents first (by depth, then id), in one statement. */
+export function selectConversationRows(em: EntityManager, conversationId: string): Promise<ExportRow[]> {
+  return execute<ExportRow>(em, `select ${EXPORT_COLUMNS} from messages where conversation_id = ? order by depth, id`, [conversationId]);
+}
+
+/**
+ * The branch root → leaf in one recursive statement (the walk of loadPaths,
+ * without the entities); empty when the leaf is not in the conversation.
+ */
+export function selectBranchRows(em: EntityManager, conversationId: string, leafId: string): Promise<ExportRow[]> {
+  return execute<ExportRow>(
+    em,
+    `with recursive path as (
+       select m.* from messages m where m.id = ? and m.conversation_id = ?
+       union all
+       select p.* from messages p join path on p.id = path.parent_id
+     )
+     select ${EXPORT_COLUMNS} from path order by depth`,
+    [leafId, conversationId],
+  );
+}
+
 /** One message row to insert, ids and depth already planned. */
 export interface MessageRow {
   id: string;
@@ -58,7 +115,8 @@ export async function insertMessages(em: EntityManager, conversationId: string, 
       pinned: r.pinned,
       excluded: r.excluded,
     }));
-    const result = await em.getConnection().execute<{ n: number }[]>(
+    const result = await execute<{ n: number }>(
+      em,
       `with inserted as (
          insert into messages (
            id, created_at, updated_at, conversation_id, parent_id, depth, role, content, reasoning, tool_calls, tool_call_id,
@@ -74,8 +132,6 @@ export async function insertMessages(em: EntityManager, conversationId: string, 
        )
        select count(*)::int as n from inserted`,
       [conversationId, JSON.stringify(slice)],
-      'all',
-      em.getTransactionContext(),
     );
     inserted += result[0]?.n ?? 0;
   }

@@ -15,7 +15,9 @@ registerEnumType(ConversationFormat, {
     },
     OPENAI_MESSAGES: {
       description:
-        'One branch as the `messages` array of an OpenAI chat completion request: [{ role: system|user|assistant|tool, content, tool_calls?, tool_call_id? }].',
+        'One branch as the `messages` array of an OpenAI chat completion request: [{ role: system|user|assistant|tool, content, tool_calls?, tool_call_id? }]. ' +
+        'Only SYSTEM messages on the branch appear (the systemPrompt setting is not added); tool calls no TOOL message answers are left out. ' +
+        'On import, `developer` counts as system and content may be text parts; the messages become one branch.',
     },
   },
 });

@@ -20,9 +20,8 @@ export interface BranchRow {
  * parent_id index, carrying each node's running usage total (its path's sum so
  * far), so every leaf arrives with the usage of its whole path after one pass
  * over the conversation. Leaves are the nodes no message names as parent.
- * Exported for the benchmark, which times exactly this text.
  */
-export const BRANCHES_SQL = (keyset: boolean): string => `
+const BRANCHES_SQL = (keyset: boolean): string => `
   with recursive down as (
     select m.id, m.prompt_tokens::bigint as pt, m.completion_tokens::bigint as ct, m.reasoning_tokens::bigint as rt,
            m.cached_tokens::bigint as kt, m.cost_usd as cost
