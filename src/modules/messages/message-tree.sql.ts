@@ -17,12 +17,22 @@ export async function loadPaths(em: EntityManager, leafIds: readonly string[]): 
      select * from path order by path_leaf_id, depth`,
     [pgUuidArray(leafIds)],
   );
+  // Hydration is quadratic in depth if done naively (~1 s for a 1 000-message path, bench/tree.ts):
+  // every em.map merges through the already-loaded parent chain, and through the Conversation
+  // whose activeLeaf points into it. So each distinct row is mapped once, deepest first, into a
+  // clean fork. Path messages are read-only snapshots; nothing flushes them.
+  const mapper = em.fork({ clear: true });
+  const entities = new Map<string, Message>();
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const { path_leaf_id: _leaf, ...row } = rows[i];
+    const id = row.id as string;
+    if (!entities.has(id)) entities.set(id, mapper.map(Message, row));
+  }
   const out = new Map<string, Message[]>();
   for (const row of rows) {
     const leaf = row.path_leaf_id as string;
-    delete row.path_leaf_id;
     const list = out.get(leaf) ?? [];
-    list.push(em.map(Message, row));
+    list.push(entities.get(row.id as string)!);
     out.set(leaf, list);
   }
   return out;
