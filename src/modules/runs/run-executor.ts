@@ -45,6 +45,8 @@ interface Execution {
    * trip each; they are awaited before anything is written to Postgres.
    */
   pending: Promise<unknown>[];
+  /** What the current model call was sent; written with its step. */
+  contextPlan?: Record<string, unknown>;
 }
 
 /**
@@ -173,7 +175,8 @@ export class RunExecutor {
         tools,
         signal: exec.signal,
       });
-      this.track(exec, this.deps.store.em().nativeUpdate(Run, { id: run.id }, { contextPlan: plan as unknown as Record<string, unknown> }));
+      // Saved with the step (one transaction), not now: nothing extra on the way to the first token.
+      exec.contextPlan = plan as unknown as Record<string, unknown>;
       const stream = model.provider.stream({
         model: model.upstreamModel,
         messages,
@@ -263,7 +266,7 @@ export class RunExecutor {
         status,
         latencyMs: completedAt.getTime() - startedAt.getTime(),
       },
-      exec.totals,
+      { ...exec.totals, ...(exec.contextPlan ? { contextPlan: exec.contextPlan } : {}) },
     );
     exec.tipId = message?.id ?? exec.tipId;
     await this.emit(run.id, { type: 'StepCompleted', stepIndex: index, usage: stepUsage });

@@ -70,7 +70,7 @@ export class RunStore {
     tipId: string | undefined,
     step: StepRecord,
     message: StepMessage | undefined,
-    totals: UsageColumns & { timeToFirstTokenMs?: number },
+    totals: UsageColumns & { timeToFirstTokenMs?: number; contextPlan?: Record<string, unknown> },
   ): Promise<Message | undefined> {
     return this.em().transactional(async (em) => {
       let written: Message | undefined;
