@@ -9,14 +9,13 @@ async function execute<T>(em: EntityManager, sql: string, params: unknown[]): Pr
   return (await em.getConnection().execute<Record<string, unknown>[]>(sql, params, 'all', em.getTransactionContext())) as T[];
 }
 
-/** A stored message as documents carry it (camelCase, like the GraphQL Message type). */
-export interface ExportRow {
+/** The columns a stored message has in documents and inserts (camelCase, like the GraphQL Message type). */
+interface MessageColumns {
   id: string;
   parentId: string | null;
   role: MessageRole;
   content: string;
   reasoning: string | null;
-  toolCalls: ToolCallPart[] | null;
   toolCallId: string | null;
   model: string | null;
   promptTokens: number;
@@ -29,6 +28,11 @@ export interface ExportRow {
   createdAt: Date;
   pinned: boolean;
   excluded: boolean;
+}
+
+/** A stored message as documents carry it. */
+export interface ExportRow extends MessageColumns {
+  toolCalls: ToolCallPart[] | null;
 }
 
 const EXPORT_COLUMNS = `id, parent_id as "parentId", role, content, reasoning, tool_calls as "toolCalls", tool_call_id as "toolCallId", model,
@@ -59,26 +63,9 @@ export function selectBranchRows(em: EntityManager, conversationId: string, leaf
 }
 
 /** One message row to insert, ids and depth already planned. */
-export interface MessageRow {
-  id: string;
-  parentId: string | null;
+export interface MessageRow extends MessageColumns {
   depth: number;
-  role: MessageRole;
-  content: string;
-  reasoning: string | null;
   toolCalls: ToolCallPart[];
-  toolCallId: string | null;
-  model: string | null;
-  promptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  costUsd: number;
-  latencyMs: number | null;
-  status: MessageStatus;
-  createdAt: Date;
-  pinned: boolean;
-  excluded: boolean;
 }
 
 /** Rows per INSERT: large enough that 5 000 messages take a handful of statements. */
