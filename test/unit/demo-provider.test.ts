@@ -91,6 +91,18 @@ describe('DemoProvider', () => {
     expect(finishOf(events)).toMatchObject({ reason: 'stop', toolCalls: [] });
   });
 
+  it('reads the result out of a built-in tool\'s JSON output', async () => {
+    const events = await collect({
+      model: 'demo',
+      messages: [
+        { role: 'user', content: 'what is 6*7?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculator', arguments: '{"expression":"6*7"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: '{"expression":"6*7","result":42}' },
+      ],
+    });
+    expect(textOf(events, 'text')).toBe('The result is 42.');
+  });
+
   it('stops with finish reason length when maxTokens runs out', async () => {
     const events = await collect({ model: 'demo', maxTokens: 3, messages: [{ role: 'user', content: 'hi' }] });
     expect(events.filter((e) => e.type === 'text')).toHaveLength(3);

@@ -150,9 +150,21 @@ function balanced(expr: string): boolean {
 function trailingToolResults(messages: ChatCompletionMessageParam[]): string[] {
   const results: string[] = [];
   for (let i = messages.length - 1; i >= 0 && messages[i].role === 'tool'; i--) {
-    results.unshift(textOf(messages[i].content));
+    results.unshift(readableResult(textOf(messages[i].content)));
   }
   return results;
+}
+
+/** Built-in tools answer JSON such as `{"expression":"6*7","result":42}`; the demo reads out the result. */
+function readableResult(output: string): string {
+  try {
+    const parsed: unknown = JSON.parse(output);
+    if (parsed && typeof parsed === 'object' && 'result' in parsed) return String((parsed as { result: unknown }).result);
+    if (parsed && typeof parsed === 'object' && 'formatted' in parsed) return String((parsed as { formatted: unknown }).formatted);
+  } catch {
+    // not JSON: say it as it is
+  }
+  return output;
 }
 
 function textOf(content: ChatCompletionMessageParam['content']): string {
