@@ -121,7 +121,7 @@ export class BranchMerge {
         { fields: ['id', 'status'] },
       );
       if (busy) throw conflict(`Run ${busy.id} is still ${busy.status} on the target branch`, { activeRunId: busy.id });
-      const m = await this.messages.insert(em, conversation, targetId, { role: MessageRole.USER, content }, true);
+      const m = await this.messages.insert(em, conversation, targetId, { role: MessageRole.USER, content }, 'move');
       m.metadata = {
         merge: {
           sourceLeafId: sourceId,

@@ -1,6 +1,6 @@
 import { OptimisticLockError } from '@mikro-orm/core';
 import type { Context, Viewer } from '../../server/context';
-import { badInput, conflict, notFound } from '../../server/errors';
+import { conflict, notFound } from '../../server/errors';
 import { ownedBy } from '../../server/ownership';
 import { toConnection, type Connection } from '../../server/relay';
 import { LIMITS, optionalId, optionalText, requireId, requireTags, requireTemperature, requireText } from '../../server/validate';
@@ -156,7 +156,6 @@ export class ConversationService {
       if (input.contextStrategy === null) delete next.contextStrategy;
       else next.contextStrategy = input.contextStrategy;
     }
-    if (Object.keys(next).filter((k) => k !== 'forkedFrom').length > 4) throw badInput('settings', 'unknown setting');
     return next;
   }
 }

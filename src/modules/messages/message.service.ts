@@ -3,12 +3,12 @@ import type { Context, Viewer } from '../../server/context';
 import { badInput, notFound } from '../../server/errors';
 import { isAdmin } from '../../server/ownership';
 import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
-import { LIMITS, optionalId, optionalText, requireText } from '../../server/validate';
-import { requireId } from '../../server/validate';
+import { LIMITS, optionalId, optionalText, requireId, requireText } from '../../server/validate';
 import type { ConversationService } from '../conversations/conversation.service';
 import type { Conversation } from '../conversations/conversation.entity';
 import { Message, MessageRole, type ToolCallPart } from './message.entity';
 import type { AppendMessageInput } from './message.inputs';
+import { insertMessage, type ActiveLeafPolicy } from './message-insert';
 
 export interface NewMessage {
   role: MessageRole;
@@ -59,41 +59,20 @@ export class MessageService {
         toolCalls: input.toolCalls?.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })),
         toolCallId: optionalText(input.toolCallId, 'toolCallId', 200),
         model: optionalText(input.model, 'model', LIMITS.model),
-      }, input.setActive),
+      }, input.setActive ? 'move' : 'keep'),
     );
     this.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
     return message;
   }
 
-  /**
-   * Adds one message under a parent of the same conversation inside the
-   * caller's transaction; moves the active leaf when asked.
-   */
-  async insert(
+  /** Adds one message under a parent of the same conversation, in the caller's transaction. */
+  insert(
     em: EntityManager,
-    conversation: Conversation,
+    conversation: Pick<Conversation, 'id'>,
     parentId: string | undefined,
     data: NewMessage,
-    setActive: boolean,
+    activeLeaf: ActiveLeafPolicy,
   ): Promise<Message> {
-    let depth = 0;
-    if (parentId) {
-      const parent = await em.findOne(Message, { id: parentId, conversation: conversation.id }, { fields: ['id', 'depth'] });
-      if (!parent) throw notFound('Message', parentId);
-      depth = parent.depth + 1;
-    }
-    const message = em.create(Message, {
-      conversation,
-      parent: parentId ? em.getReference(Message, parentId) : undefined,
-      depth,
-      ...data,
-    });
-    await em.flush();
-    await em.nativeUpdate(
-      'Conversation',
-      { id: conversation.id },
-      setActive ? { updatedAt: new Date(), activeLeaf: message.id } : { updatedAt: new Date() },
-    );
-    return message;
+    return insertMessage(em, conversation.id, parentId, data, activeLeaf);
   }
 }

@@ -54,7 +54,7 @@ export class RunCommandService {
     const { message, run } = await this.inTransaction(ctx, undefined, async (em) => {
       const parentId = opts.asRoot ? undefined : (explicitParentId ?? (await this.lockConversation(em, conversation.id)));
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
-      const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, true);
+      const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
       const run = this.createRun(em, viewer, conversation, message, agent, model, options);
       await em.flush();
       return { message, run };
@@ -123,13 +123,10 @@ export class RunCommandService {
       // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
       const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
-      const conversation = await em.findOneOrFail('Conversation', { id: run.conversation.id }) as Conversation;
       let tip = run.responseMessage?.id ?? run.inputMessage?.id;
-      // Like the executor's steps: the active branch follows the run only if the user is still looking at it.
-      const follow = conversation.activeLeaf?.id === tip;
       for (const call of pending) {
         const output = requireText(given.get(call.id)!, 'toolOutputs.output', LIMITS.content, { allowEmpty: true });
-        const m = await this.deps.messages.insert(em, conversation, tip, { role: MessageRole.TOOL, content: output, toolCallId: call.id }, follow);
+        const m = await this.deps.messages.insert(em, run.conversation, tip, { role: MessageRole.TOOL, content: output, toolCallId: call.id }, 'follow');
         tip = m.id;
       }
       locked.responseMessage = em.getReference(Message, tip!);

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Conversation } from '../conversations/conversation.entity';
+import { Agent } from '../agents/agent.entity';
+import { insertMessage } from '../messages/message-insert';
 import { Message, MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
 import { Run, RunStatus, type RunErrorPart } from './run.entity';
 import { RunStep, RunStepStatus, RunStepType } from './run-step.entity';
@@ -73,20 +74,22 @@ export class RunStore {
     totals: UsageColumns & { timeToFirstTokenMs?: number; contextPlan?: Record<string, unknown> },
   ): Promise<Message | undefined> {
     return this.em().transactional(async (em) => {
-      let written: Message | undefined;
-      if (message) {
-        const parent = tipId ? await em.findOne(Message, { id: tipId }, { fields: ['id', 'depth'] }) : null;
-        written = em.create(Message, {
-          conversation: em.getReference(Conversation, run.conversation.id),
-          parent: parent ?? undefined,
-          depth: parent ? parent.depth + 1 : 0,
-          ...message,
-          model: message.role === MessageRole.ASSISTANT ? run.model : undefined,
-          agent: run.agent ? em.getReference('Agent', run.agent.id) : undefined,
-          run: em.getReference(Run, run.id),
-          ...step.usage,
-        } as never);
-      }
+      // The active branch follows the run only if the user is still looking at its tip.
+      const written = message
+        ? await insertMessage(
+            em,
+            run.conversation.id,
+            tipId,
+            {
+              ...message,
+              model: message.role === MessageRole.ASSISTANT ? run.model : undefined,
+              agent: run.agent ? em.getReference(Agent, run.agent.id) : undefined,
+              run: em.getReference(Run, run.id),
+              ...step.usage,
+            },
+            'follow',
+          )
+        : undefined;
       em.create(RunStep, { run: em.getReference(Run, run.id), ...step, ...step.usage } as never);
       await em.flush();
       await em.nativeUpdate(
@@ -98,26 +101,7 @@ export class RunStore {
           updatedAt: new Date(),
         } as never,
       );
-      if (written) {
-        // Follow the run with the active branch only if the user is still looking at it.
-        await em.getConnection().execute(
-          `update conversations set active_leaf_id = case when active_leaf_id is not distinct from ? then ?::uuid else active_leaf_id end,
-                  updated_at = now() where id = ?`,
-          [tipId ?? null, written.id, run.conversation.id],
-          'run',
-          em.getTransactionContext(),
-        );
-      }
       return written;
     });
-  }
-
-  async setPending(runId: string, calls: ToolCallPart[] | null): Promise<void> {
-    await this.em().nativeUpdate(Run, { id: runId }, { pendingToolCalls: calls ?? undefined } as never);
-  }
-
-  async conversationOwner(conversationId: string): Promise<string | undefined> {
-    const c = await this.em().findOne(Conversation, { id: conversationId }, { fields: ['owner'] });
-    return c?.owner.id;
   }
 }
