@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     writeFileSync(join(__dirname, 'results', 'stream-latest.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
-    worker?.kill();
+    await worker?.stop();
     await api?.stop();
     await fake.close();
     await dropDatabase(databaseUrl).catch(() => undefined);

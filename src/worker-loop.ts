@@ -31,7 +31,7 @@ export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }
     );
     if (orphaned) rt.logger.warn({ runs: orphaned }, 'failed runs orphaned by a previous process');
   }
-  rt.queue.work(async (job) => executor.execute(job.runId));
+  rt.queue.work(async (job) => executor.execute(job));
   // The demo model needs no tokenizer; real providers get it warmed once the process is up.
   if (rt.providers.names().some((name) => name !== 'demo')) setTimeout(preloadEncodings, 100).unref();
   return executor;

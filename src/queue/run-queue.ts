@@ -4,6 +4,12 @@ import type { Logger } from '../logger';
 /** A unit of work: execute (or continue) one run. */
 export interface RunJob {
   runId: string;
+  /**
+   * The branch tip the run continues from, as the enqueuer knew it: lets the
+   * worker load the branch path while it claims the run. Only a hint; the
+   * claimed run's own tip wins if they differ.
+   */
+  tipId?: string;
 }
 
 export type RunJobHandler = (job: RunJob, attempt: number) => Promise<void>;

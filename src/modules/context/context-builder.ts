@@ -25,6 +25,8 @@ export interface BuildContextOptions {
   conversation: { id: string };
   /** The branch tip the model continues from; none means an empty branch. */
   tipId?: string | null;
+  /** The path to `tipId`, root first, when the caller has already read it. */
+  path?: readonly Message[];
   modelInfo: ModelInfo;
   systemPrompt?: string | null;
   strategy?: ContextStrategy;
@@ -66,7 +68,7 @@ export function reservedOutputTokens(info: Pick<ModelInfo, 'contextWindow' | 'ma
 export async function buildModelContext(em: EntityManager, opts: BuildContextOptions): Promise<ModelContext> {
   const { modelInfo, summarizer } = opts;
   const counter = tokenCounterFor(modelInfo.upstreamModel);
-  const path = opts.tipId ? ((await loadPaths(em, [opts.tipId])).get(opts.tipId) ?? []) : [];
+  const path = opts.path ?? (opts.tipId ? ((await loadPaths(em, [opts.tipId])).get(opts.tipId) ?? []) : []);
   const strategy = opts.strategy ?? ContextStrategy.SLIDING_WINDOW;
   const systemPrompt = opts.systemPrompt || null;
   const planPath: PlanMessage[] = path.map((m) => ({

@@ -119,7 +119,7 @@ export class RunCommandService {
     if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
     if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
     if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
-    await this.inTransaction(ctx, undefined, async (em) => {
+    const tipId = await this.inTransaction(ctx, undefined, async (em) => {
       // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
       const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
@@ -133,9 +133,10 @@ export class RunCommandService {
       locked.pendingToolCalls = undefined;
       locked.status = RunStatus.QUEUED;
       await em.flush();
+      return tip;
     });
     await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION });
-    await this.deps.queue.enqueue({ runId: run.id });
+    await this.deps.queue.enqueue({ runId: run.id, tipId });
     ctx.em.clear();
     return this.deps.runs.get(ctx, viewer, run.id);
   }
@@ -212,7 +213,7 @@ export class RunCommandService {
 
   private async announce(run: Run): Promise<void> {
     await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
-    await this.deps.queue.enqueue({ runId: run.id });
+    await this.deps.queue.enqueue({ runId: run.id, tipId: run.inputMessage?.id });
   }
 
   private async agentFor(ctx: Context, viewer: Viewer, conversation: Conversation, agentId?: string | null): Promise<Agent | undefined> {

@@ -9,7 +9,9 @@ import type { ToolRegistry } from '../tools/tool-registry';
 import { searchMessages } from '../tools/message-search';
 import { buildModelContext } from '../context/context-builder';
 import type { ContextSummarizer } from '../context/summarizer';
-import { MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
+import { MessageRole, MessageStatus, type Message, type ToolCallPart } from '../messages/message.entity';
+import { loadPaths } from '../messages/message-tree.sql';
+import type { RunJob } from '../../queue/run-queue';
 import { Run, RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
 import type { RunStore } from './run-store';
@@ -47,6 +49,8 @@ interface Execution {
   pending: Promise<unknown>[];
   /** What the current model call was sent; written with its step. */
   contextPlan?: Record<string, unknown>;
+  /** The branch path read while the run was claimed, for the first model call if it continues from that tip. */
+  preloaded?: { tipId: string; path: Promise<Message[]> };
 }
 
 /**
@@ -72,27 +76,27 @@ export class RunExecutor {
     else await Promise.all(appended);
   }
 
-  async execute(runId: string): Promise<void> {
+  async execute(job: RunJob): Promise<void> {
     const { store, logger } = this.deps;
-    const run = await store.load(runId);
-    if (!run) return;
-    if (run.status === RunStatus.IN_PROGRESS || run.status === RunStatus.CANCELLING) {
-      // A job for a run already in progress means the process running it died.
-      await finishRun(this.deps, run, RunStatus.FAILED, [run.status], {
-        code: 'WORKER_LOST',
-        message: 'The worker executing this run stopped before it finished; the unfinished step was discarded',
-      });
+    const { runId } = job;
+    const abort = new AbortController();
+    const offCancel = this.deps.signals.onCancel(runId, () => abort.abort());
+    // The branch path is read while the run is claimed: one round trip on the way to the first token, not two.
+    const preloaded = job.tipId ? { tipId: job.tipId, path: this.loadPath(job.tipId) } : undefined;
+    preloaded?.path.catch(() => undefined); // an unused or failed preload is not an unhandled rejection
+    let run: Run | null;
+    try {
+      run = await store.claim(runId);
+    } catch (err) {
+      offCancel();
+      throw err;
+    }
+    if (!run) {
+      offCancel();
+      await this.notClaimed(runId);
       return;
     }
-    if (run.status !== RunStatus.QUEUED) return;
-
-    const abort = new AbortController();
-    const offCancel = this.deps.signals.onCancel(run.id, () => abort.abort());
     try {
-      const claimed = await store.transition(run.id, [RunStatus.QUEUED], RunStatus.IN_PROGRESS, {
-        startedAt: run.startedAt ?? new Date(),
-      });
-      if (!claimed) return;
       const pending: Promise<unknown>[] = [];
       const claimedEvent = this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.IN_PROGRESS, previousStatus: RunStatus.QUEUED });
       claimedEvent.catch(() => undefined);
@@ -108,6 +112,7 @@ export class RunExecutor {
         totals: { ...ZERO_USAGE, ...pickUsage(run), timeToFirstTokenMs: run.timeToFirstTokenMs },
         signal: abort.signal,
         ownerId: run.owner.id,
+        preloaded,
       };
       const outcome = await this.loop(exec);
       if (outcome === 'paused') return;
@@ -123,6 +128,25 @@ export class RunExecutor {
     } finally {
       offCancel();
     }
+  }
+
+  /**
+   * A job whose run could not be claimed. A run still IN_PROGRESS (or
+   * CANCELLING) means the process executing it died and BullMQ handed its
+   * stalled job on: it ends FAILED. Any other run has ended or is not ours.
+   */
+  private async notClaimed(runId: string): Promise<void> {
+    const run = await this.deps.store.load(runId);
+    if (run?.status === RunStatus.IN_PROGRESS || run?.status === RunStatus.CANCELLING) {
+      await finishRun(this.deps, run, RunStatus.FAILED, [run.status], {
+        code: 'WORKER_LOST',
+        message: 'The worker executing this run stopped before it finished; the unfinished step was discarded',
+      });
+    }
+  }
+
+  private async loadPath(tipId: string): Promise<Message[]> {
+    return (await loadPaths(this.deps.store.em(), [tipId])).get(tipId) ?? [];
   }
 
   /** Runs steps until the model stops, a limit is hit, or client tools are needed. */
@@ -164,9 +188,12 @@ export class RunExecutor {
     let toolCalls: CompletedToolCall[] = [];
     try {
       // Inside the try: a context that cannot be built is recorded as a failed step.
+      const preloaded = exec.preloaded?.tipId === exec.tipId ? exec.preloaded : undefined;
+      exec.preloaded = undefined;
       const { messages, plan } = await buildModelContext(this.deps.store.em(), {
         conversation: run.conversation,
         tipId: exec.tipId,
+        path: preloaded && (await preloaded.path),
         modelInfo: model.info,
         systemPrompt: run.agent?.instructions ?? run.conversation.settings.systemPrompt,
         strategy: run.conversation.settings.contextStrategy,

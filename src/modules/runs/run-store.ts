@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Agent } from '../agents/agent.entity';
+import { Conversation } from '../conversations/conversation.entity';
 import { insertMessage } from '../messages/message-insert';
 import { Message, MessageRole, MessageStatus, type ToolCallPart } from '../messages/message.entity';
 import { Run, RunStatus, type RunErrorPart } from './run.entity';
@@ -48,6 +49,31 @@ export class RunStore {
 
   async load(runId: string): Promise<Run | null> {
     return this.em().findOne(Run, { id: runId }, { populate: ['conversation', 'agent'] });
+  }
+
+  /**
+   * QUEUED → IN_PROGRESS and the run with its conversation and agent, in one
+   * statement: the worker's whole way from a job to a run it owns. Null when
+   * the run is not QUEUED (already taken, cancelled, or its worker died).
+   */
+  async claim(runId: string): Promise<Run | null> {
+    if (!canTransition(RunStatus.QUEUED, RunStatus.IN_PROGRESS)) return null;
+    const em = this.em();
+    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
+      `with claimed as (
+         update runs set status = ?, started_at = coalesce(started_at, now()), updated_at = now()
+          where id = ? and status = ?
+         returning *)
+       select claimed.*, to_jsonb(c) as claimed_conversation, to_jsonb(a) as claimed_agent
+         from claimed join conversations c on c.id = claimed.conversation_id left join agents a on a.id = claimed.agent_id`,
+      [RunStatus.IN_PROGRESS, runId, RunStatus.QUEUED],
+    );
+    if (!row) return null;
+    const { claimed_conversation: conversation, claimed_agent: agent, ...run } = row;
+    // Mapped into one fork, the run's conversation and agent references resolve to these rows.
+    em.map(Conversation, conversation as Record<string, unknown>);
+    if (agent) em.map(Agent, agent as Record<string, unknown>);
+    return em.map(Run, run);
   }
 
   async stepCount(runId: string): Promise<number> {
