@@ -4,8 +4,17 @@ import { validate as isUuid } from 'uuid';
 import type { Viewer } from '../../server/context';
 import { unauthenticated } from '../../server/errors';
 import { ApiKey } from './api-key.entity';
-import { User } from './user.entity';
+import { User, type UserRole } from './user.entity';
 import { hashApiKey, looksLikeApiKey } from './api-key';
+
+interface ApiKeyViewerRow {
+  id: string;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  user_id: string;
+  email: string;
+  role: UserRole;
+}
 
 /** lastUsedAt is informational; writing it at most once a minute keeps reads read-only. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -26,20 +35,28 @@ export class AuthService {
     return looksLikeApiKey(token) ? this.fromApiKey(em, token) : this.fromJwt(em, token);
   }
 
+  /**
+   * Every request and every socket authenticates, so this is one plain
+   * statement rather than an ORM load of the key and its user.
+   */
   private async fromApiKey(em: EntityManager, token: string): Promise<Viewer> {
-    const key = await em.findOne(ApiKey, { hash: hashApiKey(token) }, { populate: ['user'] });
+    const [key] = await em.getConnection().execute<ApiKeyViewerRow[]>(
+      `select k.id, k.revoked_at, k.last_used_at, u.id as user_id, u.email, u.role
+         from api_keys k join users u on u.id = k.user_id
+        where k.hash = ?`,
+      [hashApiKey(token)],
+    );
     if (!key) throw unauthenticated('Unknown API key');
-    if (key.revokedAt) throw unauthenticated('This API key was revoked');
+    if (key.revoked_at) throw unauthenticated('This API key was revoked');
     const now = Date.now();
-    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    if (!key.last_used_at || now - new Date(key.last_used_at).getTime() > LAST_USED_RESOLUTION_MS) {
       // Fire and forget on its own fork: a failed bookkeeping write must not fail the request.
       void em
         .fork()
         .nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: new Date(now) })
         .catch(() => undefined);
     }
-    const user = key.user;
-    return { id: user.id, email: user.email, role: user.role };
+    return { id: key.user_id, email: key.email, role: key.role };
   }
 
   private async fromJwt(em: EntityManager, token: string): Promise<Viewer> {
