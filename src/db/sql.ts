@@ -1,4 +1,4 @@
-import { JsonType, ReferenceKind, type EntityName } from '@mikro-orm/core';
+import { JsonType, ReferenceKind, UniqueConstraintViolationException, type EntityClass, type EntityName, type RequiredEntityData } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -29,4 +29,29 @@ export function insertColumns<T extends object>(em: EntityManager, entityName: E
     else values.push(value);
   }
   return { columns, values };
+}
+
+/**
+ * Inserts one new entity with a single INSERT, in the caller's transaction,
+ * and returns it managed (as if loaded): a flush neither inserts it again nor
+ * computes anything for it.
+ */
+export async function insertEntity<T extends object>(em: EntityManager, entityName: EntityClass<T>, data: RequiredEntityData<T>): Promise<T> {
+  const entity = em.create(entityName, data, { persist: false });
+  const { columns, values } = insertColumns(em, entityName, entity);
+  const table = em.getMetadata().get<T>(entityName.name).tableName;
+  await em.getConnection().execute(
+    `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+    values,
+    'run',
+    em.getTransactionContext(),
+  );
+  return em.merge(entity);
+}
+
+/** A unique-constraint violation of `constraint`, whether the ORM converted the driver's error or not. */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  if (err instanceof UniqueConstraintViolationException) return String(err.message).includes(constraint);
+  const pg = err as { code?: string; constraint?: string } | null;
+  return pg?.code === '23505' && pg.constraint === constraint;
 }

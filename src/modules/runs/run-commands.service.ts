@@ -1,4 +1,4 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { badInput, conflict, notFound } from '../../server/errors';
@@ -16,6 +16,7 @@ import type { MessageService } from '../messages/message.service';
 import { Message, MessageRole } from '../messages/message.entity';
 import { Run, RunStatus } from './run.entity';
 import { ACTIVE_STATUSES } from './run-state';
+import { insertEntity, isUniqueViolation } from '../../db/sql';
 import type { RunService } from './run.service';
 import type { RunOptions } from './run-options';
 import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
@@ -55,8 +56,7 @@ export class RunCommandService {
       const parentId = opts.asRoot ? undefined : (explicitParentId ?? (await this.lockConversation(em, conversation.id)));
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
-      const run = this.createRun(em, viewer, conversation, message, agent, model, options);
-      await em.flush();
+      const run = await this.createRun(em, viewer, conversation, message, agent, model, options);
       return { message, run };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
@@ -76,9 +76,7 @@ export class RunCommandService {
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
       await this.assertBranchIdle(em, conversation.id, messageId);
-      const run = this.createRun(em, viewer, conversation, message, agent, model, options, opts);
-      await em.flush();
-      return run;
+      return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
     });
     await this.announce(run);
     return run;
@@ -165,20 +163,24 @@ export class RunCommandService {
     if (busy) throw this.branchBusy(busy);
   }
 
-  private activeRunOn(em: EntityManager, conversationId: string, tipId: string): Promise<Pick<Run, 'id' | 'status'> | null> {
-    return em.findOne(
-      Run,
-      { conversation: conversationId, status: { $in: [...ACTIVE_STATUSES] }, $or: [{ branchKey: tipId }, { responseMessage: tipId }] },
-      { fields: ['id', 'status'] },
+  private async activeRunOn(em: EntityManager, conversationId: string, tipId: string): Promise<Pick<Run, 'id' | 'status'> | null> {
+    const [busy] = await em.getConnection().execute<Pick<Run, 'id' | 'status'>[]>(
+      `select id, status from runs
+        where conversation_id = ? and status = any(?::run_status[]) and (branch_key = ? or response_message_id = ?)
+        limit 1`,
+      [conversationId, `{${ACTIVE_STATUSES.join(',')}}`, tipId, tipId],
+      'all',
+      em.getTransactionContext(),
     );
+    return busy ?? null;
   }
 
   private branchBusy(busy: Pick<Run, 'id' | 'status'>) {
     return conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
   }
 
-  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Run {
-    return em.create(Run, {
+  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
+    return insertEntity(em, Run, {
       conversation,
       owner: em.getReference('User', viewer.id) as never,
       agent,
@@ -203,7 +205,7 @@ export class RunCommandService {
     try {
       return await ctx.em.transactional(fn);
     } catch (err) {
-      if (err instanceof UniqueConstraintViolationException && String(err.message).includes('runs_one_active_per_branch')) {
+      if (isUniqueViolation(err, 'runs_one_active_per_branch')) {
         const busy = branch?.tipId ? await this.activeRunOn(ctx.em.fork(), branch.conversationId, branch.tipId) : null;
         throw busy ? this.branchBusy(busy) : conflict('Another run is already active on this branch');
       }
