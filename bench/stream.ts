@@ -26,6 +26,8 @@ const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 10);
 const TTFT_RUNS = Number(process.env.BENCH_TTFT_RUNS ?? 30);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
 const FANOUT = Number(process.env.BENCH_FANOUT ?? 100);
+/** npm runs scripts from the package root; the compiled bench lives in dist/bench. */
+const RESULTS = join(process.cwd(), 'bench', 'results');
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const tokens = () => Array.from({ length: TOKENS }, (_, i) => `w${i} `);
@@ -99,8 +101,9 @@ async function main(): Promise<void> {
   let worker: ParleyProcess | undefined;
   const clients: Client[] = [];
   try {
-    api = await spawnParley({ ...env, PARLEY_WORKER: 'off', LOG_LEVEL: 'info' });
-    worker = await spawnParley({ ...env, LOG_LEVEL: 'info' }, 'src/worker.ts', 'Parley worker is running');
+    // The built server, as `npm start` and `npm run worker` run it (compiled by `npm run bench:stream`).
+    api = await spawnParley({ ...env, PARLEY_WORKER: 'off', LOG_LEVEL: 'info' }, 'dist/src/main.js');
+    worker = await spawnParley({ ...env, LOG_LEVEL: 'info' }, 'dist/src/worker.js', 'Parley worker is running');
     const url = api.url;
     const newConversation = async () =>
       (await gql<{ createConversation: { conversation: { id: string } } }>(url, adminKey, 'mutation { createConversation(input: { title: "bench", settings: { model: "up/m" } }) { conversation { id } } }')).createConversation.conversation.id;
@@ -188,8 +191,8 @@ async function main(): Promise<void> {
       fanout: { subscribers: FANOUT, allComplete: fanComplete, latencyMs: summary(fanLatency) },
     };
     console.log(JSON.stringify(result, null, 2));
-    mkdirSync(join(__dirname, 'results'), { recursive: true });
-    writeFileSync(join(__dirname, 'results', 'stream-latest.json'), JSON.stringify(result, null, 2) + '\n');
+    mkdirSync(join(RESULTS), { recursive: true });
+    writeFileSync(join(RESULTS, 'stream-latest.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
     await worker?.stop();

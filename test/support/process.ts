@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface ParleyProcess {
@@ -11,14 +12,23 @@ export interface ParleyProcess {
   kill(): void;
 }
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository root, whether this file runs from test/support or compiled into dist/test/support. */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+const ROOT = repoRoot();
 
 /**
- * Runs a Parley entry point (src/main.ts or src/worker.ts) as a separate OS
- * process through ts-node, waiting for the log line that says it is ready.
+ * Runs a Parley entry point as a separate OS process, waiting for the log line
+ * that says it is ready: a TypeScript one (src/main.ts, src/worker.ts) through
+ * ts-node, a built one (dist/src/main.js, as `npm start` runs it) with node.
  */
 export function spawnParley(env: Record<string, string>, entry = 'src/main.ts', readyMsg = 'Parley is listening'): Promise<ParleyProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'reflect-metadata', join(ROOT, entry)], {
+  const loader = entry.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : [];
+  const child = spawn(process.execPath, [...loader, '-r', 'reflect-metadata', join(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

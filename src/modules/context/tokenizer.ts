@@ -1,4 +1,4 @@
-import type { Tiktoken, TiktokenBPE } from 'js-tiktoken/lite' with { 'resolution-mode': 'require' };
+import { get_encoding, type Tiktoken } from 'tiktoken';
 import type { ToolCallPart } from '../messages/message.entity';
 
 /** Tokens a chat message costs beyond its text: role and separators (OpenAI's cookbook counts 3–4). */
@@ -52,24 +52,22 @@ export function familyOf(model: string): { encoding: Encoding; margin: number } 
 const encoders = new Map<Encoding, Tiktoken>();
 
 /**
- * Rank tables are 1–2 MB of JavaScript each and take about a second to parse,
- * so they load on first use, and only the ones a deployment's models need.
+ * tiktoken's WebAssembly build keeps its rank tables in WebAssembly memory,
+ * outside the JavaScript heap: the garbage collector never walks them. The
+ * pure-JavaScript port held ~160 MB of maps on the heap, and every scavenge
+ * and mark of a worker streaming tokens paid for them (bench/README.md).
+ * Encodings load on first use (~0.2 s each), only the ones a deployment needs.
  */
 function encoder(encoding: Encoding): Tiktoken {
   let enc = encoders.get(encoding);
   if (!enc) {
-    // Synchronous, lazy loads of CommonJS builds (the package is ESM-first; counting is synchronous).
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const lite = require('js-tiktoken/lite') as { Tiktoken: typeof Tiktoken };
-    const ranks = (
-      encoding === 'o200k_base' ? require('js-tiktoken/ranks/o200k_base') : require('js-tiktoken/ranks/cl100k_base')
-    ) as TiktokenBPE | { default: TiktokenBPE };
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    enc = new lite.Tiktoken('default' in ranks ? ranks.default : ranks);
+    enc = get_encoding(encoding);
     encoders.set(encoding, enc);
   }
   return enc;
 }
+
+const utf8 = new TextDecoder();
 
 class TiktokenCounter implements TokenCounter {
   constructor(
@@ -80,16 +78,17 @@ class TiktokenCounter implements TokenCounter {
   count(text: string): number {
     if (!text) return 0;
     // Special-token text in user content is just text: encode it, never reject it.
-    return Math.ceil(encoder(this.encoding).encode(text, [], []).length * this.margin);
+    return Math.ceil(encoder(this.encoding).encode_ordinary(text).length * this.margin);
   }
 
   truncate(text: string, maxTokens: number): string {
     if (this.count(text) <= maxTokens) return text;
     const enc = encoder(this.encoding);
     let keep = Math.floor(Math.max(0, maxTokens) / this.margin);
-    let out = enc.decode(enc.encode(text, [], []).slice(0, keep));
+    const tokens = enc.encode_ordinary(text);
+    let out = utf8.decode(enc.decode(tokens.slice(0, keep)));
     // A cut inside a multi-byte character decodes to U+FFFD, which may re-encode longer.
-    while (keep > 0 && this.count(out) > maxTokens) out = enc.decode(enc.encode(text, [], []).slice(0, --keep));
+    while (keep > 0 && this.count(out) > maxTokens) out = utf8.decode(enc.decode(tokens.slice(0, --keep)));
     return out;
   }
 }
@@ -136,7 +135,7 @@ export function countToolTokens(counter: TokenCounter, tools: readonly { name: s
 }
 
 /**
- * Loads both encodings now (about 2 s of CPU, once per process) so the first
+ * Loads both encodings now (about 0.4 s of CPU, once per process) so the first
  * run on a real model does not pay it inside its time to first token.
  */
 export function preloadEncodings(): void {
