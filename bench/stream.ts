@@ -9,7 +9,10 @@
  * receive time at the client, both in this process.
  */
 import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import Redis from 'ioredis';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -84,6 +87,59 @@ async function direct(fake: FakeOpenAI, n: number): Promise<{ perToken: number[]
   return { perToken, ttft };
 }
 
+/** Starts bench/floor-relay.js in a role and resolves with its ready line. */
+function startRelay(args: string[], children: ChildProcess[]): Promise<{ port?: number }> {
+  const child = spawn(process.execPath, [join(__dirname, 'floor-relay.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`floor relay ${args[0]} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line) as { port?: number }));
+  });
+}
+
+/**
+ * Per-token latency through the same topology as a Parley run — upstream →
+ * worker process → Redis → API process → WebSocket → this process — with
+ * none of Parley's code: what the machine and the hops alone cost.
+ */
+async function floor(fake: FakeOpenAI, n: number): Promise<number[]> {
+  const channel = `parley-bench-floor-${randomBytes(4).toString('hex')}`;
+  const children: ChildProcess[] = [];
+  const pub = new Redis(REDIS_URL);
+  try {
+    const { port } = await startRelay(['api', REDIS_URL, channel], children);
+    await startRelay(['worker', REDIS_URL, channel, fake.url], children);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const perToken: number[] = [];
+    // Three warm-up runs (JIT, connections), as for the other two paths.
+    for (let r = -3; r < n; r++) {
+      fake.enqueue(scenario());
+      const record = fake.requests.length;
+      const got: Received[] = [];
+      const done = new Promise<void>((resolve) => {
+        const onMessage = (data: WebSocket.RawData) => {
+          const text = String(data);
+          if (text === '\u0000done') {
+            ws.off('message', onMessage);
+            resolve();
+          } else got.push({ text, at: now() });
+        };
+        ws.on('message', onMessage);
+      });
+      await pub.publish(`${channel}:start`, '1');
+      await done;
+      const rec = fake.requests[record];
+      if (r >= 0) for (const t of got) perToken.push(t.at - sentAtOfToken(rec.sentAt, t.text));
+    }
+    ws.close();
+    return perToken;
+  } finally {
+    pub.disconnect();
+    for (const c of children) c.kill();
+  }
+}
+
 async function main(): Promise<void> {
   const fake = await startFakeOpenAI();
   const databaseUrl = scratchDatabaseUrl('bench');
@@ -126,6 +182,7 @@ async function main(): Promise<void> {
 
     // 1. Per-token latency and time to first token, sequential runs.
     const base = await direct(fake, TTFT_RUNS);
+    const floorPerToken = await floor(fake, TTFT_RUNS);
     const parleyPerToken: number[] = [];
     const parleyLaterTokens: number[] = [];
     const parleyTtft: number[] = [];
@@ -177,6 +234,7 @@ async function main(): Promise<void> {
     const fanComplete = fan.every((got) => got.length === TOKENS);
 
     const directTok = summary(base.perToken);
+    const floorTok = summary(floorPerToken);
     const parleyTok = summary(parleyPerToken);
     const directTtft = summary(base.ttft);
     const parleyTtftS = summary(parleyTtft);
@@ -184,7 +242,17 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: `${process.platform} ${process.arch}, node ${process.version}`,
       settings: { tokens: TOKENS, delayMs: DELAY_MS, ttftRuns: TTFT_RUNS, concurrent: CONCURRENT, fanout: FANOUT },
-      perTokenMs: { direct: directTok, parley: parleyTok, parleyAfterFirstToken: summary(parleyLaterTokens), addedP50: round(parleyTok.p50 - directTok.p50), addedP99: round(parleyTok.p99 - directTok.p99) },
+      perTokenMs: {
+        direct: directTok,
+        parley: parleyTok,
+        parleyAfterFirstToken: summary(parleyLaterTokens),
+        addedP50: round(parleyTok.p50 - directTok.p50),
+        addedP99: round(parleyTok.p99 - directTok.p99),
+        // The same processes and hops with no Parley code (bench/floor-relay.ts): what the topology alone adds.
+        topologyFloor: floorTok,
+        floorAddedP50: round(floorTok.p50 - directTok.p50),
+        floorAddedP99: round(floorTok.p99 - directTok.p99),
+      },
       ttftPhasesMs: { mutationReturned: summary(phases.mutation), upstreamRequestReceived: summary(phases.toUpstream), upstreamSentFirstToken: summary(phases.upstreamFirstChunk) },
       ttftMs: { direct: directTtft, parley: parleyTtftS, overheadP50: round(parleyTtftS.p50 - directTtft.p50), overheadP90: round(parleyTtftS.p90 - directTtft.p90) },
       concurrentRuns: { runs: CONCURRENT, expectedTokens: CONCURRENT * TOKENS, delivered, lost, inOrder, wallMs: round(burstMs), tokensPerSecond: round((delivered / burstMs) * 1000) },
