@@ -1,27 +1,40 @@
 /**
- * The floor under Parley's per-token latency: the same processes and hops as a
- * run (upstream → worker process → Redis → API process → WebSocket → client)
- * with none of Parley's code in between. bench/stream.ts starts two of these:
+ * The floor under Parley's latencies: the same processes and hops as a run,
+ * doing the least work that keeps its guarantees, with none of Parley's code.
+ * bench/stream.ts starts two of these:
  *
- *   node dist/bench/floor-relay.js worker <redisUrl> <channel> <upstreamUrl>
- *     reads a start signal from Redis, streams the upstream with the openai SDK
- *     (as Parley's worker does) and PUBLISHes each text delta to the channel;
- *   node dist/bench/floor-relay.js api <redisUrl> <channel>
- *     SUBSCRIBEs to the channel and forwards every message to its WebSocket clients.
+ *   node dist/bench/floor-relay.js api <redisUrl> <channel> <databaseUrl>
+ *     POST /send: one transaction inserting a row (the message and run), then
+ *     one job pushed to a Redis list, then 200 — what a send must do before it
+ *     acknowledges. It also SUBSCRIBEs to the channel and forwards every message
+ *     to its WebSocket clients (the subscription side);
+ *   node dist/bench/floor-relay.js worker <redisUrl> <channel> <databaseUrl> <upstreamUrl>
+ *     pops jobs, claims the row (one UPDATE), streams the upstream with the
+ *     openai SDK (as Parley's worker does) and PUBLISHes each text delta.
  *
- * Each prints one JSON line when ready ({"ready":true,"port":…} for the api).
+ * Each prints one JSON line when ready ({"ready":true,"port":…}).
  */
 import Redis from 'ioredis';
 import OpenAI from 'openai';
+import { Pool } from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
-async function worker(redisUrl: string, channel: string, upstreamUrl: string): Promise<void> {
+const TABLE = 'bench_floor_runs';
+
+async function worker(redisUrl: string, channel: string, databaseUrl: string, upstreamUrl: string): Promise<void> {
   const pub = new Redis(redisUrl);
-  const sub = new Redis(redisUrl);
+  const jobs = new Redis(redisUrl);
+  const db = new Pool({ connectionString: databaseUrl, max: 4 });
   const client = new OpenAI({ baseURL: upstreamUrl, apiKey: 'x', maxRetries: 0 });
-  await sub.subscribe(`${channel}:start`);
-  sub.on('message', () => {
+  console.log(JSON.stringify({ ready: true }));
+  for (;;) {
+    const popped = await jobs.brpop(`${channel}:jobs`, 0);
+    if (!popped) continue;
+    const claimed = await db.query(`update ${TABLE} set status = 'IN_PROGRESS' where id = $1 and status = 'QUEUED' returning content`, [popped[1]]);
+    if (!claimed.rowCount) continue;
     void (async () => {
       const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
       for await (const chunk of stream) {
@@ -30,28 +43,50 @@ async function worker(redisUrl: string, channel: string, upstreamUrl: string): P
       }
       void pub.publish(channel, '\u0000done');
     })();
-  });
-  console.log(JSON.stringify({ ready: true }));
+  }
 }
 
-async function api(redisUrl: string, channel: string): Promise<void> {
+async function api(redisUrl: string, channel: string, databaseUrl: string): Promise<void> {
   const sub = new Redis(redisUrl);
+  const queue = new Redis(redisUrl);
+  const db = new Pool({ connectionString: databaseUrl, max: 4 });
+  await db.query(`create table if not exists ${TABLE} (id uuid primary key, status text not null, content text not null)`);
+  const http = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => {
+      void (async () => {
+        const id = randomUUID();
+        const conn = await db.connect();
+        try {
+          await conn.query('begin');
+          await conn.query(`insert into ${TABLE} (id, status, content) values ($1, 'QUEUED', $2)`, [id, body]);
+          await conn.query('commit');
+        } finally {
+          conn.release();
+        }
+        await queue.lpush(`${channel}:jobs`, id);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id }));
+      })();
+    });
+  });
+  const wss = new WebSocketServer({ server: http });
   const clients = new Set<WebSocket>();
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   wss.on('connection', (ws) => {
     clients.add(ws);
     ws.on('close', () => clients.delete(ws));
   });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   await sub.subscribe(channel);
   sub.on('message', (_channel, message: string) => {
     for (const ws of clients) ws.send(message);
   });
-  console.log(JSON.stringify({ ready: true, port: (wss.address() as AddressInfo).port }));
+  console.log(JSON.stringify({ ready: true, port: (http.address() as AddressInfo).port }));
 }
 
-const [role, redisUrl, channel, upstreamUrl] = process.argv.slice(2);
-(role === 'worker' ? worker(redisUrl, channel, upstreamUrl) : api(redisUrl, channel)).catch((err: unknown) => {
+const [role, redisUrl, channel, databaseUrl, upstreamUrl] = process.argv.slice(2);
+(role === 'worker' ? worker(redisUrl, channel, databaseUrl, upstreamUrl) : api(redisUrl, channel, databaseUrl)).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -12,7 +12,6 @@ import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import Redis from 'ioredis';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -98,20 +97,22 @@ function startRelay(args: string[], children: ChildProcess[]): Promise<{ port?: 
 }
 
 /**
- * Per-token latency through the same topology as a Parley run — upstream →
- * worker process → Redis → API process → WebSocket → this process — with
- * none of Parley's code: what the machine and the hops alone cost.
+ * Per-token latency and time to first token through the same topology as a
+ * Parley run — HTTP send → API process (one transaction, one queue push) →
+ * worker process (one claim, upstream) → Redis → API process → WebSocket →
+ * this process — with none of Parley's code: what the machine and the hops
+ * alone cost (bench/floor-relay.ts).
  */
-async function floor(fake: FakeOpenAI, n: number): Promise<number[]> {
+async function floor(fake: FakeOpenAI, n: number, databaseUrl: string): Promise<{ perToken: number[]; ttft: number[] }> {
   const channel = `parley-bench-floor-${randomBytes(4).toString('hex')}`;
   const children: ChildProcess[] = [];
-  const pub = new Redis(REDIS_URL);
   try {
-    const { port } = await startRelay(['api', REDIS_URL, channel], children);
-    await startRelay(['worker', REDIS_URL, channel, fake.url], children);
+    const { port } = await startRelay(['api', REDIS_URL, channel, databaseUrl], children);
+    await startRelay(['worker', REDIS_URL, channel, databaseUrl, fake.url], children);
     const ws = new WebSocket(`ws://127.0.0.1:${port}`);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const perToken: number[] = [];
+    const ttft: number[] = [];
     // Three warm-up runs (JIT, connections), as for the other two paths.
     for (let r = -3; r < n; r++) {
       fake.enqueue(scenario());
@@ -127,15 +128,17 @@ async function floor(fake: FakeOpenAI, n: number): Promise<number[]> {
         };
         ws.on('message', onMessage);
       });
-      await pub.publish(`${channel}:start`, '1');
+      const start = now();
+      await fetch(`http://127.0.0.1:${port}/send`, { method: 'POST', body: 'hi' }).then((res) => res.text());
       await done;
       const rec = fake.requests[record];
-      if (r >= 0) for (const t of got) perToken.push(t.at - sentAtOfToken(rec.sentAt, t.text));
+      if (r < 0) continue;
+      ttft.push(got[0].at - start);
+      for (const t of got) perToken.push(t.at - sentAtOfToken(rec.sentAt, t.text));
     }
     ws.close();
-    return perToken;
+    return { perToken, ttft };
   } finally {
-    pub.disconnect();
     for (const c of children) c.kill();
   }
 }
@@ -182,7 +185,7 @@ async function main(): Promise<void> {
 
     // 1. Per-token latency and time to first token, sequential runs.
     const base = await direct(fake, TTFT_RUNS);
-    const floorPerToken = await floor(fake, TTFT_RUNS);
+    const floorRuns = await floor(fake, TTFT_RUNS, databaseUrl);
     const parleyPerToken: number[] = [];
     const parleyLaterTokens: number[] = [];
     const parleyTtft: number[] = [];
@@ -234,7 +237,8 @@ async function main(): Promise<void> {
     const fanComplete = fan.every((got) => got.length === TOKENS);
 
     const directTok = summary(base.perToken);
-    const floorTok = summary(floorPerToken);
+    const floorTok = summary(floorRuns.perToken);
+    const floorTtft = summary(floorRuns.ttft);
     const parleyTok = summary(parleyPerToken);
     const directTtft = summary(base.ttft);
     const parleyTtftS = summary(parleyTtft);
@@ -254,7 +258,15 @@ async function main(): Promise<void> {
         floorAddedP99: round(floorTok.p99 - directTok.p99),
       },
       ttftPhasesMs: { mutationReturned: summary(phases.mutation), upstreamRequestReceived: summary(phases.toUpstream), upstreamSentFirstToken: summary(phases.upstreamFirstChunk) },
-      ttftMs: { direct: directTtft, parley: parleyTtftS, overheadP50: round(parleyTtftS.p50 - directTtft.p50), overheadP90: round(parleyTtftS.p90 - directTtft.p90) },
+      ttftMs: {
+        direct: directTtft,
+        parley: parleyTtftS,
+        overheadP50: round(parleyTtftS.p50 - directTtft.p50),
+        overheadP90: round(parleyTtftS.p90 - directTtft.p90),
+        topologyFloor: floorTtft,
+        floorOverheadP50: round(floorTtft.p50 - directTtft.p50),
+        floorOverheadP90: round(floorTtft.p90 - directTtft.p90),
+      },
       concurrentRuns: { runs: CONCURRENT, expectedTokens: CONCURRENT * TOKENS, delivered, lost, inOrder, wallMs: round(burstMs), tokensPerSecond: round((delivered / burstMs) * 1000) },
       fanout: { subscribers: FANOUT, allComplete: fanComplete, latencyMs: summary(fanLatency) },
     };
