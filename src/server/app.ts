@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -90,6 +91,8 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
       formatError: format,
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // No @cacheControl hints are used; the default plugin would still wrap every field resolution.
+        ApolloServerPluginCacheControlDisabled(),
         { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       ],
     });

@@ -1,4 +1,5 @@
 import { OptimisticLockError } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { conflict, notFound } from '../../server/errors';
 import { isAdmin, ownedBy } from '../../server/ownership';
@@ -22,14 +23,28 @@ export class ConversationService {
 
   /** The conversation if the viewer may see it; NOT_FOUND otherwise, exactly like a missing one. */
   async get(ctx: Context, viewer: Viewer, id: string, field = 'id'): Promise<Conversation> {
-    const conversationId = requireId(id, field);
-    // Every conversation-scoped request starts here: one plain statement, then the ORM maps the row.
-    const [row] = await ctx.em.getConnection().execute<Record<string, unknown>[]>(
-      'select * from conversations where id = ? and (owner_id = ? or ?)',
+    return this.load(ctx.em, viewer, requireId(id, field), '');
+  }
+
+  /**
+   * The same, row-locked (FOR NO KEY UPDATE) until the caller's transaction
+   * ends, so its active leaf cannot move under the caller. NO KEY UPDATE does
+   * not wait for the KEY SHARE locks that message inserts take.
+   */
+  async getLocked(em: EntityManager, viewer: Viewer, id: string, field = 'id'): Promise<Conversation> {
+    return this.load(em, viewer, requireId(id, field), ' for no key update');
+  }
+
+  // Every conversation-scoped request starts here: one plain statement, then the ORM maps the row.
+  private async load(em: EntityManager, viewer: Viewer, conversationId: string, lock: string): Promise<Conversation> {
+    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
+      `select * from conversations where id = ? and (owner_id = ? or ?)${lock}`,
       [conversationId, viewer.id, isAdmin(viewer)],
+      'all',
+      em.getTransactionContext(),
     );
     if (!row) throw notFound('Conversation', conversationId);
-    return ctx.em.map(Conversation, row);
+    return em.map(Conversation, row);
   }
 
   async list(

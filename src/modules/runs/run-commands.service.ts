@@ -45,19 +45,27 @@ export interface RunCommandDeps {
 export class RunCommandService {
   constructor(private readonly deps: RunCommandDeps) {}
 
+  /**
+   * A send onto the active leaf reads the conversation under its row lock, so
+   * concurrent sends queue there and each sees the one before it: without it,
+   * concurrent sends on one leaf all passed assertBranchIdle (their runs'
+   * branch keys are their own new messages, which the unique index cannot
+   * catch) and all started runs. A send that names its parent does not wait.
+   */
   async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput, opts: { asRoot?: boolean } = {}): Promise<{ message: Message; run: Run }> {
-    const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
-    const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
-    const model = this.modelFor(input.model, agent, conversation);
-    const options = this.options(input.settings, agent);
-    const { message, run } = await this.inTransaction(ctx, undefined, async (em) => {
-      const parentId = opts.asRoot ? undefined : (explicitParentId ?? (await this.lockConversation(em, conversation.id)));
+    const onActiveLeaf = !opts.asRoot && !explicitParentId;
+    const { conversation, message, run } = await this.inTransaction(ctx, undefined, async (em) => {
+      const conversation = await this.conversation(ctx, em, viewer, input.conversationId, onActiveLeaf);
+      const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+      const model = this.modelFor(input.model, agent, conversation);
+      const options = this.options(input.settings, agent);
+      const parentId = opts.asRoot ? undefined : (explicitParentId ?? conversation.activeLeaf?.id);
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
       const run = await this.createRun(em, viewer, conversation, message, agent, model, options);
-      return { message, run };
+      return { conversation, message, run };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
     await this.announce(run);
@@ -65,13 +73,13 @@ export class RunCommandService {
   }
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
-    const conversation = await this.deps.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const explicitMessageId = optionalId(input.messageId, 'messageId');
-    const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
-    const model = this.modelFor(input.model, agent, conversation);
-    const options = this.options(input.settings, agent);
-    const run = await this.inTransaction(ctx, { conversationId: conversation.id, tipId: explicitMessageId }, async (em) => {
-      const messageId = explicitMessageId ?? (await this.lockConversation(em, conversation.id));
+    const run = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (em) => {
+      const conversation = await this.conversation(ctx, em, viewer, input.conversationId, !explicitMessageId);
+      const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+      const model = this.modelFor(input.model, agent, conversation);
+      const options = this.options(input.settings, agent);
+      const messageId = explicitMessageId ?? conversation.activeLeaf?.id;
       if (!messageId) throw badInput('messageId', 'the conversation has no messages to answer');
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
@@ -139,22 +147,11 @@ export class RunCommandService {
     return this.deps.runs.get(ctx, viewer, run.id);
   }
 
-  /**
-   * Locks the conversation row until commit and returns its active leaf as of now.
-   * Requests that default to the active leaf queue here, so the later ones see the
-   * earlier one's message and run: without it, concurrent sendMessages on one leaf
-   * all passed assertBranchIdle (their runs' branch keys are their own new messages,
-   * which the unique index cannot catch) and all started runs. NO KEY UPDATE does
-   * not wait for the KEY SHARE locks that message inserts take.
-   */
-  private async lockConversation(em: EntityManager, conversationId: string): Promise<string | undefined> {
-    const rows = await em.getConnection().execute<{ active_leaf_id: string | null }[]>(
-      'select active_leaf_id from conversations where id = ? for no key update',
-      [conversationId],
-      'all',
-      em.getTransactionContext(),
-    );
-    return rows[0]?.active_leaf_id ?? undefined;
+  /** The conversation, row-locked in `em`'s transaction when the request continues its active leaf. */
+  private conversation(ctx: Context, em: EntityManager, viewer: Viewer, id: string, locked: boolean): Promise<Conversation> {
+    return locked
+      ? this.deps.conversations.getLocked(em, viewer, id, 'conversationId')
+      : this.deps.conversations.get(ctx, viewer, id, 'conversationId');
   }
 
   /** Policy "reject": a branch whose tip is being answered takes no new message or run. */
