@@ -40,7 +40,7 @@ export interface RunCommandDeps {
 
 /**
  * Starting, cancelling and resuming runs. A run row is written (QUEUED) in the
- * same transaction as its input; only after commit is it announced and queued.
+ * same transaction as its input; only after commit is it queued.
  */
 export class RunCommandService {
   constructor(private readonly deps: RunCommandDeps) {}
@@ -56,6 +56,7 @@ export class RunCommandService {
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
     const onActiveLeaf = !opts.asRoot && !explicitParentId;
+    let queued: Promise<unknown> | undefined;
     const { conversation, message, run } = await this.inTransaction(ctx, undefined, async (em) => {
       const conversation = await this.conversation(ctx, em, viewer, input.conversationId, onActiveLeaf);
       const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
@@ -65,15 +66,17 @@ export class RunCommandService {
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
       const run = await this.createRun(em, viewer, conversation, message, agent, model, options);
+      queued = this.queuedEvent(run);
       return { conversation, message, run };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
-    await this.announce(run);
+    await this.enqueue(run, queued!);
     return { message, run };
   }
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const explicitMessageId = optionalId(input.messageId, 'messageId');
+    let queued: Promise<unknown> | undefined;
     const run = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (em) => {
       const conversation = await this.conversation(ctx, em, viewer, input.conversationId, !explicitMessageId);
       const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
@@ -84,9 +87,11 @@ export class RunCommandService {
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
       await this.assertBranchIdle(em, conversation.id, messageId);
-      return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
+      const run = await this.createRun(em, viewer, conversation, message, agent, model, options, opts);
+      queued = this.queuedEvent(run);
+      return run;
     });
-    await this.announce(run);
+    await this.enqueue(run, queued!);
     return run;
   }
 
@@ -210,8 +215,20 @@ export class RunCommandService {
     }
   }
 
-  private async announce(run: Run): Promise<void> {
-    await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
+  /**
+   * A new run's first event, appended while its transaction commits (one round
+   * trip fewer before the worker starts). If the commit fails, the run id was
+   * never given to anyone and its lone event expires with the stale-run TTL.
+   */
+  private queuedEvent(run: Run): Promise<unknown> {
+    const appended = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
+    appended.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
+    return appended;
+  }
+
+  /** Only a committed run whose QUEUED event is in the log becomes a job: its worker's events come after it. */
+  private async enqueue(run: Run, queued: Promise<unknown>): Promise<void> {
+    await queued;
     await this.deps.queue.enqueue({ runId: run.id, tipId: run.inputMessage?.id });
   }
 
