@@ -24,9 +24,16 @@ import type { AddressInfo } from 'node:net';
 
 const TABLE = 'bench_floor_runs';
 
+/** A Redis connection that reports its errors instead of crashing the relay. */
+function redis(url: string): Redis {
+  const r = new Redis(url);
+  r.on('error', (err: Error) => console.error(`floor relay: redis: ${err.message}`));
+  return r;
+}
+
 async function worker(redisUrl: string, channel: string, databaseUrl: string, upstreamUrl: string): Promise<void> {
-  const pub = new Redis(redisUrl);
-  const jobs = new Redis(redisUrl);
+  const pub = redis(redisUrl);
+  const jobs = redis(redisUrl);
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
   const client = new OpenAI({ baseURL: upstreamUrl, apiKey: 'x', maxRetries: 0 });
   console.log(JSON.stringify({ ready: true }));
@@ -47,8 +54,8 @@ async function worker(redisUrl: string, channel: string, databaseUrl: string, up
 }
 
 async function api(redisUrl: string, channel: string, databaseUrl: string): Promise<void> {
-  const sub = new Redis(redisUrl);
-  const queue = new Redis(redisUrl);
+  const sub = redis(redisUrl);
+  const queue = redis(redisUrl);
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
   await db.query(`create table if not exists ${TABLE} (id uuid primary key, status text not null, content text not null)`);
   const http = createServer((req, res) => {

@@ -46,8 +46,21 @@ async function gql<T>(url: string, key: string, query: string, variables: Record
 
 interface Received { text: string; at: number }
 
+/** The benchmark stops by itself: a run that does not finish in time fails it instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Subscribes to a run and resolves with every TokenDelta's receive time once RunCompleted arrives. */
 function watch(client: Client, runId: string): Promise<Received[]> {
+  return within(watchRun(client, runId), 60_000, `run ${runId}`);
+}
+
+function watchRun(client: Client, runId: string): Promise<Received[]> {
   return new Promise((resolve, reject) => {
     const got: Received[] = [];
     client.subscribe<{ runEvents: { __typename: string; text?: string } }>(
@@ -130,7 +143,7 @@ async function floor(fake: FakeOpenAI, n: number, databaseUrl: string): Promise<
       });
       const start = now();
       await fetch(`http://127.0.0.1:${port}/send`, { method: 'POST', body: 'hi' }).then((res) => res.text());
-      await done;
+      await within(done, 30_000, 'a floor run');
       const rec = fake.requests[record];
       if (r < 0) continue;
       ttft.push(got[0].at - start);
