@@ -24,9 +24,13 @@ import type { AddressInfo } from 'node:net';
 
 const TABLE = 'bench_floor_runs';
 
-/** A Redis connection that reports its errors instead of crashing the relay. */
+/**
+ * A Redis connection that reports its errors instead of crashing the relay.
+ * No ready check: its INFO was seen to collide with a subscription (once in
+ * ~10 runs) and leave the relay deaf; a minimal relay does not need it.
+ */
 function redis(url: string): Redis {
-  const r = new Redis(url);
+  const r = new Redis(url, { enableReadyCheck: false });
   r.on('error', (err: Error) => console.error(`floor relay: redis: ${err.message}`));
   return r;
 }
