@@ -88,6 +88,10 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
       schema,
       introspection: true,
       includeStacktraceInErrorResponses: false,
+      // Shutdown is ours (src/process.ts: drain, close sockets and pools, exit). Apollo's own
+      // SIGTERM handler (on whenever NODE_ENV is not "test") raced it: our stop() then waited
+      // on Apollo's stop barrier forever, and every production shutdown hit the 15 s cut-off.
+      stopOnTerminationSignals: false,
       formatError: format,
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
