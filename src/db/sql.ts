@@ -1,4 +1,4 @@
-import { JsonType, ReferenceKind, UniqueConstraintViolationException, type EntityClass, type EntityName, type RequiredEntityData } from '@mikro-orm/core';
+import { JsonType, ReferenceKind, UniqueConstraintViolationException, type EntityClass, type RequiredEntityData } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -14,8 +14,8 @@ export const pgUuidArray = (ids: readonly string[]): string => `{${ids.join(',')
  * from its class, references become their ids, JSON is serialized. For hot
  * paths that write one row in a hand-written statement instead of a flush.
  */
-export function insertColumns<T extends object>(em: EntityManager, entityName: EntityName<T>, entity: T): { columns: string[]; values: unknown[] } {
-  const meta = em.getMetadata().get<T>(entityName as string);
+export function insertColumns<T extends object>(em: EntityManager, entityName: EntityClass<T>, entity: T): { columns: string[]; values: unknown[] } {
+  const meta = em.getMetadata().get<T>(entityName.name);
   const columns: string[] = [];
   const values: unknown[] = [];
   for (const prop of meta.props) {
@@ -39,7 +39,7 @@ export function insertColumns<T extends object>(em: EntityManager, entityName: E
 export async function insertEntity<T extends object>(em: EntityManager, entityName: EntityClass<T>, data: RequiredEntityData<T>): Promise<T> {
   const entity = em.create(entityName, data, { persist: false });
   const { columns, values } = insertColumns(em, entityName, entity);
-  const table = em.getMetadata().get<T>(entityName.name).tableName;
+  const { tableName: table } = em.getMetadata().get<T>(entityName.name);
   await em.getConnection().execute(
     `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
     values,

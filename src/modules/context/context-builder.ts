@@ -3,7 +3,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { pgUuidArray } from '../../db/sql';
 import type { ModelInfo } from '../models/model-catalog';
 import type { ChatToolSpec } from '../providers/provider.types';
-import { loadPaths } from '../messages/message-tree.sql';
+import { loadPath } from '../messages/message-tree.sql';
 import type { Message } from '../messages/message.entity';
 import { toChatMessages } from '../runs/run-context';
 import { ContextSummary } from './context-summary.entity';
@@ -68,7 +68,7 @@ export function reservedOutputTokens(info: Pick<ModelInfo, 'contextWindow' | 'ma
 export async function buildModelContext(em: EntityManager, opts: BuildContextOptions): Promise<ModelContext> {
   const { modelInfo, summarizer } = opts;
   const counter = tokenCounterFor(modelInfo.upstreamModel);
-  const path = opts.path ?? (opts.tipId ? ((await loadPaths(em, [opts.tipId])).get(opts.tipId) ?? []) : []);
+  const path = opts.path ?? (opts.tipId ? await loadPath(em, opts.tipId) : []);
   const strategy = opts.strategy ?? ContextStrategy.SLIDING_WINDOW;
   const systemPrompt = opts.systemPrompt || null;
   const planPath: PlanMessage[] = path.map((m) => ({

@@ -2,7 +2,7 @@ import { OptimisticLockError } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { conflict, notFound } from '../../server/errors';
-import { isAdmin, ownedBy } from '../../server/ownership';
+import { loadOwned, ownedBy } from '../../server/ownership';
 import { toConnection, type Connection } from '../../server/relay';
 import { LIMITS, optionalId, optionalText, requireId, requireTags, requireTemperature, requireText } from '../../server/validate';
 import type { ConversationEventPayload, EventBus } from '../../events/event-bus';
@@ -23,7 +23,7 @@ export class ConversationService {
 
   /** The conversation if the viewer may see it; NOT_FOUND otherwise, exactly like a missing one. */
   async get(ctx: Context, viewer: Viewer, id: string, field = 'id'): Promise<Conversation> {
-    return this.load(ctx.em, viewer, requireId(id, field), '');
+    return loadOwned(ctx.em, Conversation, viewer, requireId(id, field));
   }
 
   /**
@@ -32,19 +32,7 @@ export class ConversationService {
    * not wait for the KEY SHARE locks that message inserts take.
    */
   async getLocked(em: EntityManager, viewer: Viewer, id: string, field = 'id'): Promise<Conversation> {
-    return this.load(em, viewer, requireId(id, field), ' for no key update');
-  }
-
-  // Every conversation-scoped request starts here: one plain statement, then the ORM maps the row.
-  private async load(em: EntityManager, viewer: Viewer, conversationId: string, lock: string): Promise<Conversation> {
-    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
-      `select * from conversations where id = ? and (owner_id = ? or ?)${lock}`,
-      [conversationId, viewer.id, isAdmin(viewer)],
-      'all',
-      em.getTransactionContext(),
-    );
-    if (!row) throw notFound('Conversation', conversationId);
-    return em.map(Conversation, row);
+    return loadOwned(em, Conversation, viewer, requireId(id, field), { forUpdate: true });
   }
 
   async list(

@@ -38,6 +38,11 @@ export async function loadPaths(em: EntityManager, leafIds: readonly string[]): 
   return out;
 }
 
+/** The path to one leaf, root first (empty if the leaf does not exist). */
+export async function loadPath(em: EntityManager, leafId: string): Promise<Message[]> {
+  return (await loadPaths(em, [leafId])).get(leafId) ?? [];
+}
+
 /** Key of a sibling group: the children of one parent (or the roots) of one conversation. */
 export const siblingGroup = (conversationId: string, parentId: string | null): string =>
   `${conversationId}:${parentId ?? 'root'}`;

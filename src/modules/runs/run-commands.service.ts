@@ -56,8 +56,7 @@ export class RunCommandService {
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
     const onActiveLeaf = !opts.asRoot && !explicitParentId;
-    let queued: Promise<unknown> | undefined;
-    const { conversation, message, run } = await this.inTransaction(ctx, undefined, async (em) => {
+    const { conversation, message, run, queued } = await this.inTransaction(ctx, undefined, async (em) => {
       const conversation = await this.conversation(ctx, em, viewer, input.conversationId, onActiveLeaf);
       const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
       const model = this.modelFor(input.model, agent, conversation);
@@ -65,19 +64,16 @@ export class RunCommandService {
       const parentId = opts.asRoot ? undefined : (explicitParentId ?? conversation.activeLeaf?.id);
       if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
       const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
-      const run = await this.createRun(em, viewer, conversation, message, agent, model, options);
-      queued = this.queuedEvent(run);
-      return { conversation, message, run };
+      return { conversation, message, ...(await this.createRun(em, viewer, conversation, message, agent, model, options)) };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
-    await this.enqueue(run, queued!);
+    await this.enqueue(run, queued);
     return { message, run };
   }
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const explicitMessageId = optionalId(input.messageId, 'messageId');
-    let queued: Promise<unknown> | undefined;
-    const run = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (em) => {
+    const { run, queued } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (em) => {
       const conversation = await this.conversation(ctx, em, viewer, input.conversationId, !explicitMessageId);
       const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
       const model = this.modelFor(input.model, agent, conversation);
@@ -87,11 +83,9 @@ export class RunCommandService {
       const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
       if (!message) throw notFound('Message', messageId);
       await this.assertBranchIdle(em, conversation.id, messageId);
-      const run = await this.createRun(em, viewer, conversation, message, agent, model, options, opts);
-      queued = this.queuedEvent(run);
-      return run;
+      return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
     });
-    await this.enqueue(run, queued!);
+    await this.enqueue(run, queued);
     return run;
   }
 
@@ -181,8 +175,14 @@ export class RunCommandService {
     return conflict(`Run ${busy.id} is still ${busy.status} on this branch`, { activeRunId: busy.id });
   }
 
-  private createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
-    return insertEntity(em, Run, {
+  /**
+   * Inserts a QUEUED run in `em`'s transaction and appends its first event
+   * while that transaction commits (one round trip fewer before the worker
+   * starts). If the commit fails, the run id was never given to anyone and its
+   * lone event expires with the stale-run TTL.
+   */
+  private async createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<{ run: Run; queued: Promise<unknown> }> {
+    const run = await insertEntity(em, Run, {
       conversation,
       owner: em.getReference('User', viewer.id) as never,
       agent,
@@ -192,6 +192,9 @@ export class RunCommandService {
       inputMessage: input,
       options: options as Record<string, unknown>,
     });
+    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
+    queued.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
+    return { run, queued };
   }
 
   /**
@@ -213,17 +216,6 @@ export class RunCommandService {
       }
       throw err;
     }
-  }
-
-  /**
-   * A new run's first event, appended while its transaction commits (one round
-   * trip fewer before the worker starts). If the commit fails, the run id was
-   * never given to anyone and its lone event expires with the stale-run TTL.
-   */
-  private queuedEvent(run: Run): Promise<unknown> {
-    const appended = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
-    appended.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
-    return appended;
   }
 
   /** Only a committed run whose QUEUED event is in the log becomes a job: its worker's events come after it. */

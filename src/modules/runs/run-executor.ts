@@ -10,7 +10,7 @@ import { searchMessages } from '../tools/message-search';
 import { buildModelContext } from '../context/context-builder';
 import type { ContextSummarizer } from '../context/summarizer';
 import { MessageRole, MessageStatus, type Message, type ToolCallPart } from '../messages/message.entity';
-import { loadPaths } from '../messages/message-tree.sql';
+import { loadPath } from '../messages/message-tree.sql';
 import type { RunJob } from '../../queue/run-queue';
 import { Run, RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
@@ -77,25 +77,22 @@ export class RunExecutor {
   }
 
   async execute(job: RunJob): Promise<void> {
-    const { store, logger } = this.deps;
-    const { runId } = job;
     const abort = new AbortController();
-    const offCancel = this.deps.signals.onCancel(runId, () => abort.abort());
+    const offCancel = this.deps.signals.onCancel(job.runId, () => abort.abort());
     // The branch path is read while the run is claimed: one round trip on the way to the first token, not two.
-    const preloaded = job.tipId ? { tipId: job.tipId, path: this.loadPath(job.tipId) } : undefined;
+    const preloaded = job.tipId ? { tipId: job.tipId, path: loadPath(this.deps.store.em(), job.tipId) } : undefined;
     preloaded?.path.catch(() => undefined); // an unused or failed preload is not an unhandled rejection
-    let run: Run | null;
     try {
-      run = await store.claim(runId);
-    } catch (err) {
+      const run = await this.deps.store.claim(job.runId);
+      if (run) await this.run(run, abort.signal, preloaded);
+      else await this.notClaimed(job.runId);
+    } finally {
       offCancel();
-      throw err;
     }
-    if (!run) {
-      offCancel();
-      await this.notClaimed(runId);
-      return;
-    }
+  }
+
+  /** A claimed (IN_PROGRESS) run, to its end or its next pause; every way out leaves it in a settled state. */
+  private async run(run: Run, signal: AbortSignal, preloaded: Execution['preloaded']): Promise<void> {
     try {
       const pending: Promise<unknown>[] = [];
       const claimedEvent = this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.IN_PROGRESS, previousStatus: RunStatus.QUEUED });
@@ -107,10 +104,10 @@ export class RunExecutor {
         options: (run.options ?? {}) as RunOptions,
         tipId: run.responseMessage?.id ?? run.inputMessage?.id,
         // A run that has written nothing yet has no steps: skip the count on the way to the first token.
-        stepIndex: run.responseMessage ? await store.stepCount(run.id) : 0,
+        stepIndex: run.responseMessage ? await this.deps.store.stepCount(run.id) : 0,
         pending,
         totals: { ...ZERO_USAGE, ...pickUsage(run), timeToFirstTokenMs: run.timeToFirstTokenMs },
-        signal: abort.signal,
+        signal,
         ownerId: run.owner.id,
         preloaded,
       };
@@ -120,13 +117,11 @@ export class RunExecutor {
       // A cancel that lands after the last token still ends the run as CANCELLED, with its answer kept.
       if (!finished) await finishRun(this.deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
     } catch (err) {
-      const stop = classifyFailure(err, abort.signal);
+      const stop = classifyFailure(err, signal);
       if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
-        logger.error({ err, runId }, 'run failed unexpectedly');
+        this.deps.logger.error({ err, runId: run.id }, 'run failed unexpectedly');
       }
       await finishRun(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
-    } finally {
-      offCancel();
     }
   }
 
@@ -143,10 +138,6 @@ export class RunExecutor {
         message: 'The worker executing this run stopped before it finished; the unfinished step was discarded',
       });
     }
-  }
-
-  private async loadPath(tipId: string): Promise<Message[]> {
-    return (await loadPaths(this.deps.store.em(), [tipId])).get(tipId) ?? [];
   }
 
   /** Runs steps until the model stops, a limit is hit, or client tools are needed. */

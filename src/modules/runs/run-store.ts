@@ -52,12 +52,12 @@ export class RunStore {
   }
 
   /**
-   * QUEUED → IN_PROGRESS and the run with its conversation and agent, in one
-   * statement: the worker's whole way from a job to a run it owns. Null when
-   * the run is not QUEUED (already taken, cancelled, or its worker died).
+   * QUEUED → IN_PROGRESS (a move run-state allows) and the run with its
+   * conversation and agent, in one statement: the worker's whole way from a
+   * job to a run it owns. Null when the run is not QUEUED (already taken,
+   * cancelled, or its worker died).
    */
   async claim(runId: string): Promise<Run | null> {
-    if (!canTransition(RunStatus.QUEUED, RunStatus.IN_PROGRESS)) return null;
     const em = this.em();
     const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
       `with claimed as (
