@@ -86,6 +86,42 @@ describe('runs on an OpenAI-compatible upstream: tools, limits and ownership (me
     expect((await h.branch(conversationId)).map((m) => m.role)).toEqual(['USER', 'ASSISTANT', 'TOOL']);
   });
 
+  it('never runs past maxSteps on parallel tool calls: a turn whose calls do not all fit runs none of them', async () => {
+    h.fake.enqueue(
+      {
+        kind: 'stream',
+        text: ['Adding both. '],
+        toolCalls: [
+          { id: 'call_a', name: 'calculator', argumentsChunks: ['{"expression":"1+1"}'] },
+          { id: 'call_b', name: 'calculator', argumentsChunks: ['{"expression":"2+2"}'] },
+        ],
+        usage: { promptTokens: 40, completionTokens: 9 },
+      },
+      { kind: 'stream', text: ['ok'] },
+    );
+    const conversationId = await h.conversation();
+    // One model step plus two tool steps would make three.
+    const { run } = await h.send(conversationId, 'Add 1+1 and 2+2', { tools: ['calculator'], maxSteps: 2 });
+    const events = await h.watch(run.id).done;
+    expectWellFormed(events, run.id, 'RunCompleted');
+    expect(events.some((e) => e.__typename === 'StepStarted' && e.stepType === 'TOOL_CALL')).toBe(false);
+    expect(shape(events).slice(-4)).toEqual(['StepCompleted', 'MessageCompleted:ASSISTANT', 'RunStatusChanged:INCOMPLETE', 'RunCompleted:INCOMPLETE']);
+    const stored = await h.run(run.id);
+    expect(stored).toMatchObject({ status: 'INCOMPLETE', error: { code: 'MAX_STEPS' }, usage: { totalTokens: 49 } });
+    expect(stored.steps.map((s) => s.type)).toEqual(['MODEL_CALL']);
+    expect(stored.responseMessage).toMatchObject({ content: 'Adding both. ', status: 'INCOMPLETE' });
+    expect(h.fake.requests).toHaveLength(1);
+
+    // The branch holds no unanswered tool calls, so it can be continued.
+    const next = await h.send(conversationId, 'Go on');
+    expectWellFormed(await h.watch(next.run.id).done, next.run.id, 'RunCompleted');
+    expect(sentMessages(h.fake, 1)).toEqual([
+      { role: 'user', content: 'Add 1+1 and 2+2' },
+      { role: 'assistant', content: 'Adding both. ' },
+      { role: 'user', content: 'Go on' },
+    ]);
+  });
+
   it('ends INCOMPLETE with MAX_TOKENS on finish_reason "length", keeping the cut answer INCOMPLETE', async () => {
     h.fake.enqueue({ kind: 'stream', text: ['The answer ', 'is forty'], finishReason: 'length', usage: { promptTokens: 12, completionTokens: 7 } });
     const conversationId = await h.conversation();

@@ -38,6 +38,7 @@ interface Execution {
   options: RunOptions;
   tipId?: string;
   stepIndex: number;
+  maxSteps: number;
   totals: UsageColumns & { timeToFirstTokenMs?: number };
   signal: AbortSignal;
   ownerId: string;
@@ -102,6 +103,7 @@ export class RunExecutor {
         run,
         model: this.deps.providers.resolve(run.model),
         options: (run.options ?? {}) as RunOptions,
+        maxSteps: (run.options as RunOptions | undefined)?.maxSteps ?? this.deps.defaultMaxSteps,
         tipId: run.responseMessage?.id ?? run.inputMessage?.id,
         // A run that has written nothing yet has no steps: skip the count on the way to the first token.
         stepIndex: run.responseMessage ? await this.deps.store.stepCount(run.id) : 0,
@@ -142,20 +144,17 @@ export class RunExecutor {
 
   /** Runs steps until the model stops, a limit is hit, or client tools are needed. */
   private async loop(exec: Execution): Promise<RunStatus.COMPLETED | RunStatus.INCOMPLETE | 'paused'> {
-    const maxSteps = exec.options.maxSteps ?? this.deps.defaultMaxSteps;
     for (;;) {
-      if (exec.stepIndex >= maxSteps) {
-        throw new StopRun(RunStatus.INCOMPLETE, { code: 'MAX_STEPS', message: `Stopped after ${maxSteps} steps` });
-      }
+      if (exec.stepIndex >= exec.maxSteps) throw this.maxStepsReached(exec);
       const { finish, toolCalls } = await this.modelStep(exec);
       if (finish === 'length') {
         throw new StopRun(RunStatus.INCOMPLETE, { code: 'MAX_TOKENS', message: 'The model hit its output token limit' });
       }
+      if (finish === 'max_steps') throw this.maxStepsReached(exec);
       if (!toolCalls.length) return RunStatus.COMPLETED;
-      const clientNames = new Set((exec.options.clientTools ?? []).map((t) => t.name));
       const pending: ToolCallPart[] = [];
       for (const call of toolCalls) {
-        if (clientNames.has(call.name)) pending.push(call);
+        if (this.isClientTool(exec, call)) pending.push(call);
         else await this.toolStep(exec, call);
       }
       if (pending.length) {
@@ -236,10 +235,13 @@ export class RunExecutor {
       throw err;
     }
     // An answer cut by the token limit is INCOMPLETE, and its tool calls (arguments cut mid-JSON) are never run, so not kept.
-    const cut = finish === 'length';
+    // Nor are the calls of a turn that would run past the step limit: a turn's calls run all or none, since an
+    // assistant message with unanswered tool calls could never be sent upstream again.
+    if (finish !== 'length' && toolCalls.filter((c) => !this.isClientTool(exec, c)).length > exec.maxSteps - exec.stepIndex) finish = 'max_steps';
+    const cut = finish === 'length' || finish === 'max_steps';
     const kept = { text, reasoning, toolCalls: cut ? [] : toolCalls };
     await this.recordModelStep(exec, index, startedAt, firstTokenAt, kept, usage, cut ? MessageStatus.INCOMPLETE : MessageStatus.COMPLETE);
-    return { finish, toolCalls };
+    return { finish, toolCalls: cut ? [] : toolCalls };
   }
 
   private async recordModelStep(
@@ -347,6 +349,15 @@ export class RunExecutor {
     if (!moved) throw new StopRun(RunStatus.CANCELLED);
     await this.emit(run.id, { type: 'RequiresAction', toolCalls: pending });
     await this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.REQUIRES_ACTION, previousStatus: RunStatus.IN_PROGRESS });
+  }
+
+  private maxStepsReached(exec: Execution): StopRun {
+    return new StopRun(RunStatus.INCOMPLETE, { code: 'MAX_STEPS', message: `Stopped after ${exec.stepIndex} of at most ${exec.maxSteps} steps` });
+  }
+
+  /** Client-side tools pause the run instead of becoming steps. */
+  private isClientTool(exec: Execution, call: ToolCallPart): boolean {
+    return (exec.options.clientTools ?? []).some((t) => t.name === call.name);
   }
 
   private serverToolNames(exec: Execution): string[] {
