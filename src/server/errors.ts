@@ -10,6 +10,8 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   RATE_LIMITED = 'RATE_LIMITED',
   CONFLICT = 'CONFLICT',
+  /** A finished run's event log is past its retention (or was lost with an in-memory log); read the run instead. */
+  EVENTS_EXPIRED = 'EVENTS_EXPIRED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

@@ -54,15 +54,14 @@ export class RunCommandsResolver {
 
   @Subscription(() => RunEventInterface, {
     description:
-      'Every event of a run in order, from `after` (exclusive; 0 for all). Replays what was missed, then streams live; completes after the terminal event.',
+      'Every event of a run in order, from `after` (exclusive; 0 for all). Replays what was missed, then streams live; completes after the terminal event. A run that ended longer ago than the event retention fails with EVENTS_EXPIRED (read `run(id)` instead).',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const viewer = requireViewer(ctx);
       const after = (args.after as number | null | undefined) ?? 0;
       if (!Number.isInteger(after) || after < 0) throw badInput('after', 'must be a non-negative integer');
       // Authorized before the iterator exists: another user's run is NOT_FOUND.
-      const run = await ctx.services.runs.get(ctx, viewer, args.runId as string, 'runId');
-      return ctx.services.eventLog.subscribe(run.id, after);
+      return ctx.services.runs.events(ctx, viewer, args.runId as string, after);
     },
   })
   runEvents(
