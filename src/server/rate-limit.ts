@@ -45,9 +45,16 @@ function prefixedCallbackClient(redis: Redis, prefix: string) {
     get(key: string, cb: Callback<string | null>) {
       redis.get(prefix + key).then((v) => cb(null, v), (err: Error) => cb(err));
     },
+    /**
+     * Answered without waiting for Redis: one connection runs its commands in
+     * the order they were sent, so this node's next read of the window sees
+     * the write, and a write that fails only forgets one call of a coarse
+     * limit. One round trip fewer on every run-starting mutation.
+     */
     set(args: (string | number)[], cb: Callback<unknown>) {
       const [key, ...rest] = args;
-      redis.call('set', prefix + String(key), ...rest).then(() => cb(null), (err: Error) => cb(err));
+      redis.call('set', prefix + String(key), ...rest).catch(() => undefined);
+      cb(null);
     },
   };
 }
