@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from '../logger';
+import { RunEventLogError, RunEventLogErrorCode } from '../events/run-event.types';
 
 /** Every error a client can see carries one of these in `extensions.code`. */
 export enum ErrorCode {
@@ -68,6 +69,11 @@ function fromDriverError(err: unknown): AppError | undefined {
       return conflict('This would duplicate an existing record');
     case '22P02':
       return new AppError(ErrorCode.BAD_USER_INPUT, 'Malformed identifier or value');
+    case '22001':
+      return new AppError(ErrorCode.BAD_USER_INPUT, 'A value is longer than its field allows');
+    case '22021':
+    case '22P05':
+      return new AppError(ErrorCode.BAD_USER_INPUT, 'A value contains a character that cannot be stored (U+0000)');
     case '40001':
     case '40P01':
       return conflict('Concurrent update, retry the request');
@@ -82,6 +88,10 @@ export function toAppError(err: unknown): AppError | undefined {
   if (cause instanceof AppError) return cause;
   const rateLimited = err instanceof Error && err.message.startsWith('You are trying to access');
   if (rateLimited) return new AppError(ErrorCode.RATE_LIMITED, err.message);
+  // A command that lost a race with the run's end (e.g. tool outputs submitted while it was being cancelled).
+  if (err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED) {
+    return conflict(`Run ${err.runId} has already ended`, { runId: err.runId });
+  }
   return fromDriverError(err) ?? fromDriverError(cause);
 }
 

@@ -14,6 +14,8 @@ export function optionalId(value: string | undefined | null, field: string): str
 export function requireText(value: string, field: string, max: number, opts: { allowEmpty?: boolean } = {}): string {
   if (!opts.allowEmpty && value.trim().length === 0) throw badInput(field, 'must not be empty');
   if (value.length > max) throw badInput(field, `must be at most ${max} characters`, { max });
+  // Postgres text and jsonb cannot hold U+0000; refused here rather than failing the insert.
+  if (value.includes('\u0000')) throw badInput(field, 'must not contain NUL (U+0000) characters');
   return value;
 }
 

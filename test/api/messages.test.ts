@@ -80,6 +80,7 @@ describe('messages and the conversation tree', () => {
       [{ role: 'USER', content: '' }, 'BAD_USER_INPUT', 'content'],
       [{ role: 'USER', content: '   ' }, 'BAD_USER_INPUT', 'content'],
       [{ role: 'USER', content: 'x'.repeat(100_001) }, 'BAD_USER_INPUT', 'content'],
+      [{ role: 'USER', content: 'nul \u0000 inside' }, 'BAD_USER_INPUT', 'content'],
       [{ role: 'TOOL', content: 'result' }, 'BAD_USER_INPUT', 'toolCallId'],
       [{ role: 'USER', content: 'x', parentId: 'nope' }, 'BAD_USER_INPUT', 'parentId'],
       [{ role: 'USER', content: 'x', parentId: foreign.data!.appendMessage.message.id }, 'NOT_FOUND'],

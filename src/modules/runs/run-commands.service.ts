@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { badInput, conflict, notFound } from '../../server/errors';
-import { LIMITS, optionalId, requireTemperature, requireText } from '../../server/validate';
+import { LIMITS, optionalId, optionalText, requireTemperature, requireText } from '../../server/validate';
 import type { RunEventLog } from '../../events/run-event-log';
 import type { RunQueue } from '../../queue/run-queue';
 import type { RunSignals } from '../../queue/run-signals';
@@ -91,25 +91,40 @@ export class RunCommandService {
 
   async cancelRun(ctx: Context, viewer: Viewer, runId: string): Promise<Run> {
     const run = await this.deps.runs.get(ctx, viewer, runId, 'runId');
-    const { store } = this.deps;
-    // Nobody is executing a queued or paused run: it is cancelled here and now.
-    // A cancelled paused run awaits no tool outputs any more: its pending calls go with it.
-    const ended = { completedAt: new Date(), pendingToolCalls: [] };
-    if (await store.transition(run.id, [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION], RunStatus.CANCELLED, ended)) {
-      await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: run.status });
-      await this.deps.log.append(run.id, { type: 'RunCancelled' });
-    } else if (await store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.CANCELLING)) {
-      await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.CANCELLING, previousStatus: RunStatus.IN_PROGRESS });
-      await this.deps.signals.requestCancel(run.id);
-    } else {
-      const now = await store.load(run.id);
-      if (now?.status === RunStatus.CANCELLING) await this.deps.signals.requestCancel(run.id);
-      else if (now && !ACTIVE_STATUSES.includes(now.status)) {
-        throw conflict(`Run ${run.id} already ended (${now.status})`, { status: now.status });
-      }
+    // A run can move between these conditional updates (a worker pauses it, a submit resumes it):
+    // then they are tried again, so a cancel is never acknowledged without taking effect.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await this.cancelOnce(run.id)) break;
     }
     ctx.em.clear();
     return this.deps.runs.get(ctx, viewer, run.id);
+  }
+
+  /** One pass of cancelRun; false when the run moved under it and the pass must be repeated. */
+  private async cancelOnce(runId: string): Promise<boolean> {
+    const { store, log, signals } = this.deps;
+    // Nobody is executing a queued or paused run: it is cancelled here and now.
+    // A cancelled paused run awaits no tool outputs any more: its pending calls go with it.
+    for (const from of [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION]) {
+      if (await store.transition(runId, [from], RunStatus.CANCELLED, { completedAt: new Date(), pendingToolCalls: [] })) {
+        await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: from });
+        await log.append(runId, { type: 'RunCancelled' });
+        return true;
+      }
+    }
+    if (await store.transition(runId, [RunStatus.IN_PROGRESS], RunStatus.CANCELLING)) {
+      await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLING, previousStatus: RunStatus.IN_PROGRESS });
+      await signals.requestCancel(runId);
+      return true;
+    }
+    const now = await store.load(runId);
+    if (!now) return true;
+    if (now.status === RunStatus.CANCELLING) {
+      await signals.requestCancel(runId);
+      return true;
+    }
+    if (!ACTIVE_STATUSES.includes(now.status)) throw conflict(`Run ${runId} already ended (${now.status})`, { status: now.status });
+    return false;
   }
 
   async submitToolOutputs(ctx: Context, viewer: Viewer, input: SubmitToolOutputsInput): Promise<Run> {
@@ -231,6 +246,7 @@ export class RunCommandService {
 
   private modelFor(requested: string | undefined | null, agent: Agent | undefined, conversation: Conversation): string {
     const model = requested ?? agent?.model ?? conversation.settings.model ?? this.deps.defaultModel;
+    requireText(model, 'model', LIMITS.model);
     try {
       this.deps.providers.resolve(model);
     } catch (err) {
@@ -260,6 +276,7 @@ export class RunCommandService {
     if (s.clientTools?.length) {
       for (const t of s.clientTools) {
         if (!TOOL_NAME.test(t.name)) throw badInput('settings.clientTools.name', 'must be 1–64 letters, digits, _ or -');
+        optionalText(t.description, 'settings.clientTools.description', LIMITS.description);
         if (t.parameters.type !== 'object') throw badInput('settings.clientTools.parameters', 'must be a JSON Schema with type "object"');
       }
       options.clientTools = s.clientTools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));

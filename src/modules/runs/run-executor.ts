@@ -123,7 +123,10 @@ export class RunExecutor {
       if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
         this.deps.logger.error({ err, runId: run.id }, 'run failed unexpectedly');
       }
-      await finishRun(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
+      const finished = await finishRun(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
+      // A cancel stored just before a limit stopped the run (its signal not here yet): CANCELLING may
+      // only become CANCELLED or FAILED, and must not be left behind, so the cancel wins.
+      if (!finished) await finishRun(this.deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
     }
   }
 

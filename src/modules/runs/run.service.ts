@@ -1,10 +1,15 @@
 import type { Context, Viewer } from '../../server/context';
-import { AppError, ErrorCode } from '../../server/errors';
+import { AppError, ErrorCode, badInput } from '../../server/errors';
 import { loadOwned } from '../../server/ownership';
 import { requireId } from '../../server/validate';
-import type { RunEvent } from '../../events/run-event-log';
+import { isTerminal, type RunEvent } from '../../events/run-event-log';
 import { Run } from './run.entity';
 import { isTerminalStatus } from './run-state';
+
+/** A subscription that completes at once: nothing is left to send. */
+const NO_EVENTS: AsyncIterable<RunEvent> = {
+  [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }),
+};
 
 /** Reads runs; starting and driving them belongs to the run engine. */
 export class RunService {
@@ -15,21 +20,33 @@ export class RunService {
 
   /**
    * A run's events after `after`, authorized before the iterator exists.
-   * A finished run whose log is gone (past PARLEY_RUN_EVENT_RETENTION_S, or an
-   * in-memory log lost in a restart) would otherwise wait forever for events
-   * that never come: it is refused with EVENTS_EXPIRED and the run's status,
-   * which `run(id)` still serves in full. The log is only looked at for runs
-   * that have ended, so starting to watch a live run costs nothing extra.
+   * Every subscription must end, so three cases are settled here instead of
+   * waiting for events that will never come:
+   * - a finished run whose log is gone (past PARLEY_RUN_EVENT_RETENTION_S, or
+   *   an in-memory log lost in a restart): EVENTS_EXPIRED with its status,
+   *   `run(id)` still serves it in full;
+   * - a finished run the client has seen to the end (`after` ≥ its last seq,
+   *   e.g. a reconnect after the terminal event): completes at once;
+   * - `after` beyond the last seq of any run: BAD_USER_INPUT, since events at
+   *   or below `after` are skipped and the terminal one might be among them.
+   * The log's last seq is read only when it matters (an ended run, or a resume
+   * from `after` > 0): starting to watch a new run costs nothing extra.
    */
   async events(ctx: Context, viewer: Viewer, runId: string, after: number): Promise<AsyncIterable<RunEvent>> {
     const run = await this.get(ctx, viewer, runId, 'runId');
     const log = ctx.services.eventLog;
-    if (isTerminalStatus(run.status) && (await log.lastSeq(run.id)) === 0) {
+    const ended = isTerminalStatus(run.status);
+    if (!ended && after === 0) return log.subscribe(run.id, after);
+    const lastSeq = await log.lastSeq(run.id);
+    if (ended && lastSeq === 0) {
       throw new AppError(ErrorCode.EVENTS_EXPIRED, `The events of run ${run.id} are no longer kept; it ended ${run.status}: query run(id) for its result`, {
         runId: run.id,
         status: run.status,
       });
     }
+    // The status turns terminal a moment before the terminal event is appended: complete only after it.
+    if (ended && after === lastSeq && (await log.read(run.id, after - 1, 1)).some(isTerminal)) return NO_EVENTS;
+    if (after > lastSeq) throw badInput('after', `run ${run.id} has no event ${after} (its last is ${lastSeq})`, { lastSeq });
     return log.subscribe(run.id, after);
   }
 }

@@ -2,8 +2,9 @@ import { collect, startTestParley, type GqlResult, type TestParley } from '../su
 import { RUN_EVENTS, SEND, type RunEventsData, type SendData } from './run-helpers';
 
 /**
- * A finished run's events are kept for PARLEY_RUN_EVENT_RETENTION_S; after
- * that a subscription must end with a clear error, not wait forever.
+ * Every runEvents subscription ends: after a finished run's events expire
+ * (PARLEY_RUN_EVENT_RETENTION_S), when a client resumes after the terminal
+ * event, or when it names an event that does not exist.
  */
 describe.each([
   ['in-memory log', false],
@@ -29,6 +30,12 @@ describe.each([
     expect(live.at(-1)!.data!.runEvents.__typename).toBe('RunCompleted');
     const replay = await events(runId, 1);
     expect(replay.map((i) => i.data!.runEvents.seq)).toEqual(live.slice(1).map((i) => i.data!.runEvents.seq));
+    // A reconnect after the terminal event (its seq as the cursor) completes at once, with nothing.
+    const lastSeq = live.at(-1)!.data!.runEvents.seq;
+    expect(await events(runId, lastSeq)).toEqual([]);
+    // A cursor past the last event could skip the terminal one: refused.
+    const beyond = await events(runId, lastSeq + 5);
+    expect(beyond[0].errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'after', lastSeq } });
 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const expired = await events(runId, 3);
@@ -40,5 +47,20 @@ describe.each([
     const stored = await p.gql<{ run: { status: string; responseMessage: { content: string } } }>('query($id: ID!) { run(id: $id) { status responseMessage { content } } }', { id: runId });
     expect(stored.data!.run.status).toBe('COMPLETED');
     expect(stored.data!.run.responseMessage.content.length).toBeGreaterThan(0);
+  });
+
+  it('refuses input Postgres cannot store with BAD_USER_INPUT, writing nothing', async () => {
+    const clientTool = (description: string) => ({ clientTools: [{ name: 'ask', description, parameters: { type: 'object' } }] });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ content: 'nul \u0000 inside' }, 'content'],
+      [{ content: 'hi', model: `demo/${'x'.repeat(300)}` }, 'model'],
+      [{ content: 'hi', settings: clientTool('nul \u0000') }, 'settings.clientTools.description'],
+    ];
+    for (const [input, field] of cases) {
+      const res = await p.gql(SEND, { input: { conversationId, ...input } });
+      expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+    const path = await p.gql<{ conversation: { messages: { edges: unknown[] } } }>('query($id: ID!) { conversation(id: $id) { messages(first: 50) { edges { cursor } } } }', { id: conversationId });
+    expect(path.data!.conversation.messages.edges).toHaveLength(2); // the first test's question and answer only
   });
 });
