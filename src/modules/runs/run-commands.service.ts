@@ -223,7 +223,18 @@ export class RunCommandService {
     fn: (em: EntityManager) => Promise<T>,
   ): Promise<T> {
     try {
-      return await ctx.em.transactional(fn);
+      // A plain transaction on a fork, not em.transactional(): the writes inside are statements
+      // (insertMessage, insertEntity, locked reads), so the flush that transactional() runs before
+      // COMMIT would only compute change sets for everything loaded and find none.
+      const em = ctx.em.fork();
+      return await em.getConnection().transactional(async (trx) => {
+        em.setTransactionContext(trx);
+        try {
+          return await fn(em);
+        } finally {
+          em.resetTransactionContext();
+        }
+      });
     } catch (err) {
       if (isUniqueViolation(err, 'runs_one_active_per_branch')) {
         const busy = branch?.tipId ? await this.activeRunOn(ctx.em.fork(), branch.conversationId, branch.tipId) : null;
