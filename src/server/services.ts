@@ -5,6 +5,7 @@ import { MessageService } from '../modules/messages/message.service';
 import { RunService } from '../modules/runs/run.service';
 import { RunCommandService } from '../modules/runs/run-commands.service';
 import { RunStore } from '../modules/runs/run-store';
+import { endRemovedRuns } from '../modules/runs/run-outcome';
 import { AuthService } from '../modules/users/auth.service';
 import { UserService } from '../modules/users/user.service';
 import { BranchService } from '../modules/branches/branch.service';
@@ -20,7 +21,7 @@ import { createRateLimits } from './rate-limit';
 /** Stateless services, built once per process; per-request state arrives as the Context argument. */
 export function createServices(rt: Runtime) {
   const catalog = createCatalog(rt.providers, rt.tools);
-  const conversations = new ConversationService(rt.bus, catalog);
+  const conversations = new ConversationService(rt.bus, catalog, (removed) => endRemovedRuns({ log: rt.eventLog, signals: rt.signals }, removed));
   const messages = new MessageService(conversations);
   const agents = new AgentService(catalog);
   const runs = new RunService();

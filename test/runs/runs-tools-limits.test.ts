@@ -225,6 +225,38 @@ describe('runs on an OpenAI-compatible upstream: tools, limits and ownership (me
     expect((await h.branch(conversationId))[1]).toMatchObject({ role: 'ASSISTANT', reasoning: 'Hmm.', content: 'Partial', status: 'INCOMPLETE' });
   });
 
+  it('deleting a conversation mid-run ends its run for subscribers and stops the upstream request', async () => {
+    h.fake.enqueue({ kind: 'hang', afterChunks: 3, text: ['Half ', 'way'] });
+    const conversationId = await h.conversation();
+    const { run } = await h.send(conversationId, 'Take your time');
+    const watch = h.watch(run.id);
+    await watch.waitFor((es) => es.filter((e) => e.__typename === 'TokenDelta').length === 2);
+    const deleted = await h.p.gql('mutation($input: DeleteConversationInput!) { deleteConversation(input: $input) { deletedConversationId } }', { input: { conversationId } }, h.key);
+    expect(deleted.errors).toBeUndefined();
+    await h.fake.waitForAbort(0);
+    const events = await watch.done;
+    expect(shape(events).slice(-2)).toEqual(['RunStatusChanged:CANCELLED', 'RunCancelled']);
+    expect(events.at(-2)).toMatchObject({ previousStatus: 'IN_PROGRESS' });
+    const gone = await h.p.gql('query($id: ID!) { run(id: $id) { id } }', { id: run.id }, h.key);
+    expect(gone.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('deleting the agent mid-run keeps the answer: its messages simply have no agent', async () => {
+    h.fake.enqueue({ kind: 'stream', text: Array.from({ length: 6 }, (_, i) => `t${i} `), delayMs: 40 });
+    const agent = await h.p.gql<{ createAgent: { agent: { id: string } } }>('mutation { createAgent(input: { name: "brief", model: "fake/gpt-test" }) { agent { id } } }', {}, h.key);
+    const agentId = agent.data!.createAgent.agent.id;
+    const conversationId = await h.conversation();
+    const sent = await h.p.gql<{ sendMessage: { run: { id: string } } }>('mutation($input: SendMessageInput!) { sendMessage(input: $input) { run { id } } }', { input: { conversationId, content: 'Hi', agentId } }, h.key);
+    const runId = sent.data!.sendMessage.run.id;
+    const watch = h.watch(runId);
+    await watch.waitFor((es) => es.some((e) => e.__typename === 'TokenDelta'));
+    const removed = await h.p.gql('mutation($input: DeleteAgentInput!) { deleteAgent(input: $input) { deletedAgentId } }', { input: { agentId } }, h.key);
+    expect(removed.errors).toBeUndefined();
+    expectWellFormed(await watch.done, runId, 'RunCompleted');
+    const stored = await h.p.gql<{ run: { status: string; responseMessage: { content: string; agent: unknown } } }>('query($id: ID!) { run(id: $id) { status responseMessage { content agent { id } } } }', { id: runId }, h.key);
+    expect(stored.data!.run).toEqual({ status: 'COMPLETED', responseMessage: { content: 't0 t1 t2 t3 t4 t5 ', agent: null } });
+  });
+
   it("hides a run from another user: runEvents, run, cancelRun and submitToolOutputs are NOT_FOUND", async () => {
     h.fake.enqueue({ kind: 'stream', text: Array.from({ length: 10 }, (_, i) => `t${i} `), delayMs: 20 });
     const conversationId = await h.conversation();

@@ -1,4 +1,4 @@
-import { OptimisticLockError } from '@mikro-orm/core';
+import { LockMode, OptimisticLockError } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { conflict, notFound } from '../../server/errors';
@@ -9,16 +9,23 @@ import type { ConversationEventPayload, EventBus } from '../../events/event-bus'
 import type { Message } from '../messages/message.entity';
 import type { AgentCatalog } from '../agents/agent.service';
 import { Agent } from '../agents/agent.entity';
+import type { RunStatus } from '../runs/run.entity';
+import { ACTIVE_STATUSES } from '../runs/run-state';
 import { Conversation, type ConversationSettings } from './conversation.entity';
 import type { ConversationFilter, ConversationSettingsInput } from './conversation.types';
 import type { CreateConversationInput, DeleteConversationInput, UpdateConversationInput } from './conversation.inputs';
 import { conversationListSql } from './conversation-list.sql';
 import { listCursor, toListQuery } from './conversation-list';
 
+/** Runs that were still active when their conversation was deleted (and went with it). */
+export type RemovedRuns = (runs: { id: string; status: RunStatus }[]) => Promise<void>;
+
 export class ConversationService {
   constructor(
     private readonly bus: EventBus,
     private readonly catalog: AgentCatalog,
+    /** Ends the runs a deletion removed mid-flight, for their subscribers and workers. */
+    private readonly runsRemoved: RemovedRuns = async () => undefined,
   ) {}
 
   /** The conversation if the viewer may see it; NOT_FOUND otherwise, exactly like a missing one. */
@@ -103,11 +110,22 @@ export class ConversationService {
 
   async delete(ctx: Context, viewer: Viewer, input: DeleteConversationInput): Promise<string> {
     const id = requireId(input.conversationId, 'conversationId');
-    const conversation = await ctx.em.findOne(Conversation, { id, ...ownedBy(viewer) });
-    if (!conversation) throw notFound('Conversation', id);
-    // Messages, runs and steps go with it through ON DELETE CASCADE, in one statement.
-    const deleted = await ctx.em.nativeDelete(Conversation, { id });
-    if (!deleted) throw notFound('Conversation', id);
+    const { conversation, active } = await ctx.em.transactional(async (em) => {
+      // Locked first, so a run started concurrently has either committed (and is among `active`)
+      // or waits for this deletion and then finds no conversation.
+      const conversation = await em.findOne(Conversation, { id, ...ownedBy(viewer) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!conversation) throw notFound('Conversation', id);
+      const active = await em.getConnection().execute<{ id: string; status: RunStatus }[]>(
+        'select id, status from runs where conversation_id = ? and status = any(?::run_status[])',
+        [id, `{${ACTIVE_STATUSES.join(',')}}`],
+        'all',
+        em.getTransactionContext(),
+      );
+      // Messages, runs and steps go with it through ON DELETE CASCADE, in one statement.
+      await em.nativeDelete(Conversation, { id });
+      return { conversation, active };
+    });
+    await this.runsRemoved(active);
     this.publish(conversation, 'CONVERSATION_DELETED');
     return id;
   }

@@ -1,4 +1,5 @@
-import type { RunEventLog } from '../../events/run-event-log';
+import { RunEventLogError, RunEventLogErrorCode, type RunEventLog } from '../../events/run-event-log';
+import type { RunSignals } from '../../queue/run-signals';
 import { ContextBudgetError } from '../context/context.errors';
 import { ProviderError } from '../providers/provider.types';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
@@ -77,4 +78,24 @@ export async function finishRun(
     await deps.log.append(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
   }
   return true;
+}
+
+/**
+ * Runs deleted with their conversation while still active: the row is gone,
+ * so no worker can finish them. Their subscribers get RunCancelled (unless
+ * the run ended on its own meanwhile) and a worker executing one is told to
+ * stop, so its upstream request is not paid for to the end.
+ */
+export async function endRemovedRuns(deps: { log: RunEventLog; signals: RunSignals }, runs: { id: string; status: RunStatus }[]): Promise<void> {
+  await Promise.all(
+    runs.map(async ({ id, status }) => {
+      try {
+        await deps.log.append(id, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: status });
+        await deps.log.append(id, { type: 'RunCancelled' });
+      } catch (err) {
+        if (!(err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED)) throw err;
+      }
+      await deps.signals.requestCancel(id);
+    }),
+  );
 }

@@ -91,6 +91,21 @@ export class RunStore {
     return moved > 0;
   }
 
+  /**
+   * The run's agent, if it still exists, key-share locked until the step
+   * commits: an agent deleted mid-run leaves the run's messages without one
+   * instead of failing the step (and losing the answer) on the foreign key.
+   */
+  private async lockAgent(em: EntityManager, agentId: string): Promise<string | undefined> {
+    const [row] = await em.getConnection().execute<{ id: string }[]>(
+      'select id from agents where id = ? for key share',
+      [agentId],
+      'all',
+      em.getTransactionContext(),
+    );
+    return row?.id;
+  }
+
   /** Writes one step: its message (if any), its step row and the run totals, atomically. */
   async persistStep(
     run: Run,
@@ -100,6 +115,7 @@ export class RunStore {
     totals: UsageColumns & { timeToFirstTokenMs?: number; contextPlan?: Record<string, unknown> },
   ): Promise<Message | undefined> {
     return this.em().transactional(async (em) => {
+      const agentId = run.agent && (await this.lockAgent(em, run.agent.id));
       // The active branch follows the run only if the user is still looking at its tip.
       const written = message
         ? await insertMessage(
@@ -109,7 +125,7 @@ export class RunStore {
             {
               ...message,
               model: message.role === MessageRole.ASSISTANT ? run.model : undefined,
-              agent: run.agent ? em.getReference(Agent, run.agent.id) : undefined,
+              agent: agentId ? em.getReference(Agent, agentId) : undefined,
               run: em.getReference(Run, run.id),
               ...step.usage,
             },
