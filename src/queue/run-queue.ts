@@ -109,7 +109,10 @@ export class BullRunQueue implements RunQueue {
       removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 24 * 3600 },
       // A stalled job (its worker died) is picked up again; the executor then decides how to end it.
-      attempts: 1,
+      // A job whose handler threw (Postgres unreachable while claiming, say) is tried again after a
+      // pause: the run is claimed if still QUEUED, or ended WORKER_LOST if it was left IN_PROGRESS.
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1_000 },
     });
   }
 

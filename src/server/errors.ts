@@ -13,6 +13,8 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** A finished run's event log is past its retention (or was lost with an in-memory log); read the run instead. */
   EVENTS_EXPIRED = 'EVENTS_EXPIRED',
+  /** A backing service (Redis) failed mid-request; what was half-done has been undone or ended. Retry. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

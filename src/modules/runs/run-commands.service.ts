@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
-import { badInput, conflict, notFound } from '../../server/errors';
+import { AppError, ErrorCode, badInput, conflict, notFound } from '../../server/errors';
 import { LIMITS, optionalId, optionalText, requireTemperature, requireText } from '../../server/validate';
 import type { RunEventLog } from '../../events/run-event-log';
 import type { RunQueue } from '../../queue/run-queue';
@@ -16,6 +16,7 @@ import type { MessageService } from '../messages/message.service';
 import { Message, MessageRole } from '../messages/message.entity';
 import { Run, RunStatus } from './run.entity';
 import { ACTIVE_STATUSES } from './run-state';
+import { finishRun } from './run-outcome';
 import { insertEntity, isUniqueViolation } from '../../db/sql';
 import type { RunService } from './run.service';
 import type { RunOptions } from './run-options';
@@ -67,7 +68,7 @@ export class RunCommandService {
       return { conversation, message, ...(await this.createRun(em, viewer, conversation, message, agent, model, options)) };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
-    await this.enqueue(run, queued);
+    await this.enqueue(ctx, run, queued, run.inputMessage?.id);
     return { message, run };
   }
 
@@ -85,7 +86,7 @@ export class RunCommandService {
       await this.assertBranchIdle(em, conversation.id, messageId);
       return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
     });
-    await this.enqueue(run, queued);
+    await this.enqueue(ctx, run, queued, run.inputMessage?.id);
     return run;
   }
 
@@ -155,8 +156,7 @@ export class RunCommandService {
       await em.flush();
       return tip;
     });
-    await this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION });
-    await this.deps.queue.enqueue({ runId: run.id, tipId });
+    await this.enqueue(ctx, run, this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION }), tipId);
     ctx.em.clear();
     return this.deps.runs.get(ctx, viewer, run.id);
   }
@@ -244,10 +244,23 @@ export class RunCommandService {
     }
   }
 
-  /** Only a committed run whose QUEUED event is in the log becomes a job: its worker's events come after it. */
-  private async enqueue(run: Run, queued: Promise<unknown>): Promise<void> {
-    await queued;
-    await this.deps.queue.enqueue({ runId: run.id, tipId: run.inputMessage?.id });
+  /**
+   * Only a committed run whose QUEUED event is in the log becomes a job: its
+   * worker's events come after it. A run committed but never queued (Redis
+   * failed in between) would wait for a worker forever and hold its branch:
+   * it ends FAILED (ENQUEUE_FAILED) here, and the request answers
+   * SERVICE_UNAVAILABLE with the run's id (the cause is logged, not shown).
+   */
+  private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, tipId: string | undefined): Promise<void> {
+    try {
+      await queued;
+      await this.deps.queue.enqueue({ runId: run.id, tipId });
+    } catch (err) {
+      ctx.logger.error({ err, runId: run.id }, 'run could not be queued');
+      const error = { code: 'ENQUEUE_FAILED', message: 'The run could not be queued for a worker' };
+      await finishRun(this.deps, run, RunStatus.FAILED, [RunStatus.QUEUED], error).catch(() => undefined);
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Run ${run.id} could not be queued and ended FAILED; retry the request`, { runId: run.id });
+    }
   }
 
   private async agentFor(ctx: Context, viewer: Viewer, conversation: Conversation, agentId?: string | null): Promise<Agent | undefined> {
