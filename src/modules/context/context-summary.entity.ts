@@ -11,7 +11,7 @@ import { Message } from '../messages/message.entity';
 @Entity({ tableName: 'context_summaries' })
 @Index({ properties: ['throughMessage', 'model'] })
 export class ContextSummary extends BaseEntity {
-  @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
+  @ManyToOne(() => Conversation, { deleteRule: 'cascade', index: true })
   conversation!: Conversation;
 
   @ManyToOne(() => Message, { deleteRule: 'cascade' })

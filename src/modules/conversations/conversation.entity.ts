@@ -32,10 +32,10 @@ export class Conversation extends BaseEntity<'tags' | 'settings' | 'agent' | 'ac
   @Property({ type: 'json' })
   settings: ConversationSettings = {};
 
-  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null', index: true })
   agent?: Agent;
 
-  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null', index: true })
   activeLeaf?: Message;
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })

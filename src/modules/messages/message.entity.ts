@@ -82,10 +82,10 @@ export class Message extends BaseEntity<
   @Property({ type: 'string', length: 200, nullable: true })
   model?: string;
 
-  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null', index: true })
   agent?: Agent;
 
-  @ManyToOne({ entity: 'Run', nullable: true, deleteRule: 'set null' })
+  @ManyToOne({ entity: 'Run', nullable: true, deleteRule: 'set null', index: true })
   run?: Run;
 
   @Property({ type: 'integer' })

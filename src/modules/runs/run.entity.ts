@@ -58,7 +58,9 @@ export class Run extends BaseEntity<
   @ManyToOne(() => User, { deleteRule: 'cascade' })
   owner!: User;
 
-  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null' })
+  // Every foreign key that points at a row is indexed: deleting that row (an agent, a message
+  // in a deleted conversation) checks the referencing rows through it instead of scanning the table.
+  @ManyToOne(() => Agent, { nullable: true, deleteRule: 'set null', index: true })
   agent?: Agent;
 
   @Property({ type: 'string', length: 200 })
@@ -71,11 +73,11 @@ export class Run extends BaseEntity<
   branchKey!: string;
 
   /** The message the run answers (its context ends here). */
-  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null', index: true })
   inputMessage?: Message;
 
   /** The last message the run wrote (the branch's new tip). */
-  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null' })
+  @ManyToOne({ entity: 'Message', nullable: true, deleteRule: 'set null', index: true })
   responseMessage?: Message;
 
   @Property({ type: 'integer' })
