@@ -19,6 +19,9 @@ export interface NewMessage {
   model?: string;
 }
 
+/** Deeper than any path can be (depth is a Postgres int). */
+const MAX_DEPTH = 2_000_000_000;
+
 export class MessageService {
   constructor(private readonly conversations: ConversationService) {}
 
@@ -41,10 +44,12 @@ export class MessageService {
     const afterDepth = decodeCursor<number>('path', args.after);
     const leafId = optionalId(args.leafId, 'leafId') ?? conversation.activeLeafId;
     if (!leafId) return toConnection([], limit, () => '', false);
-    const path = await ctx.loaders.pathByLeaf.load(leafId);
-    if (path.length === 0 || path[0].conversation.id !== conversation.id) throw notFound('Message', leafId);
     const start = afterDepth === undefined ? 0 : afterDepth + 1;
-    return toConnection(path.slice(start, start + limit + 1), limit, (m) => encodeCursor('path', m.depth), start > 0);
+    if (!Number.isSafeInteger(start) || start < 0 || start > MAX_DEPTH) throw badInput('after', 'is not a cursor from this list');
+    // Only the page (and one more, for hasNextPage) is read in full and hydrated.
+    const { leaf, messages } = await ctx.loaders.pathSlice.load({ leafId, fromDepth: start, limit: limit + 1 });
+    if (!leaf || leaf.conversation.id !== conversation.id) throw notFound('Message', leafId);
+    return toConnection(messages, limit, (m) => encodeCursor('path', m.depth), start > 0);
   }
 
   async append(ctx: Context, viewer: Viewer, input: AppendMessageInput): Promise<Message> {
