@@ -13,14 +13,13 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import { dropDatabase, scratchDatabaseUrl } from '../scripts/scratch-db';
 import { ensureDatabase, ormConfig } from '../src/db/orm';
 import { loadConfig } from '../src/config';
 import { startParley, type ParleyApp } from '../src/server/app';
 import { round, summary } from './stats';
+import { gqlClient, runBenchmark, writeResult } from './harness';
 
 const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 20);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
@@ -96,16 +95,7 @@ async function main(): Promise<void> {
     const { conversations, agents } = await buildFixture(em, admin.id);
     const buildMs = Date.now() - built;
 
-    const gqlUrl = app.url.replace('localhost', '127.0.0.1');
-    const gql = async (query: string, variables: Record<string, unknown>) => {
-      const res = await fetch(gqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: unknown };
-      if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
-    };
+    const gql = gqlClient(app.url, adminKey);
     const deleteConversation = (id: string) =>
       gql('mutation($id: ID!) { deleteConversation(input: { conversationId: $id }) { deletedConversationId } }', { id });
     const deleteAgent = (id: string) => gql('mutation($id: ID!) { deleteAgent(input: { agentId: $id }) { deletedAgentId } }', { id });
@@ -131,8 +121,7 @@ async function main(): Promise<void> {
       },
     };
     console.log(JSON.stringify(result, null, 2));
-    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', 'delete-latest.json'), JSON.stringify(result, null, 2) + '\n');
+    writeResult('delete', result);
   } finally {
     await orm?.close(true);
     await app?.stop();
@@ -140,10 +129,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

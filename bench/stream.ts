@@ -13,7 +13,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
-import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createClient, type Client } from 'graphql-ws';
@@ -23,14 +22,13 @@ import { spawnParley, type ParleyProcess } from '../test/support/process';
 import { dropDatabase, scratchDatabaseUrl, } from '../scripts/scratch-db';
 import { ensureDatabase } from '../src/db/orm';
 import { summary, round } from './stats';
+import { runBenchmark, writeResult } from './harness';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 40);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 10);
 const TTFT_RUNS = Number(process.env.BENCH_TTFT_RUNS ?? 30);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
 const FANOUT = Number(process.env.BENCH_FANOUT ?? 100);
-/** npm runs scripts from the package root; the compiled bench lives in dist/bench. */
-const RESULTS = join(process.cwd(), 'bench', 'results');
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const tokens = () => Array.from({ length: TOKENS }, (_, i) => `w${i} `);
@@ -285,8 +283,7 @@ async function main(): Promise<void> {
       fanout: { subscribers: FANOUT, allComplete: fanComplete, latencyMs: summary(fanLatency) },
     };
     console.log(JSON.stringify(result, null, 2));
-    mkdirSync(join(RESULTS), { recursive: true });
-    writeFileSync(join(RESULTS, 'stream-latest.json'), JSON.stringify(result, null, 2) + '\n');
+    writeResult('stream', result);
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
     await worker?.stop();
@@ -312,10 +309,4 @@ async function dropKeys(prefix: string): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

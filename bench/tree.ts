@@ -12,8 +12,6 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import { dropDatabase, scratchDatabaseUrl } from '../scripts/scratch-db';
@@ -26,6 +24,7 @@ import { selectBranches, selectTreePage } from '../src/modules/tree/tree.sql';
 import { branchUsage } from '../src/modules/usage/usage.sql';
 import { buildTree, type BuiltTree } from './tree-fixture';
 import { percentile, round } from './stats';
+import { gqlClient, runBenchmark, writeResult } from './harness';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const BRANCHES = Number(process.env.BENCH_BRANCHES ?? 200);
@@ -86,19 +85,6 @@ async function capture(recorder: { on: Captured[] | null }, fn: () => Promise<un
   return out;
 }
 
-async function gqlClient(app: ParleyApp, key: string) {
-  const url = app.url.replace('localhost', '127.0.0.1');
-  return async (query: string, variables: Record<string, unknown>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: unknown; errors?: unknown };
-    if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
-}
 
 async function sqlRows(em: EntityManager, tree: BuiltTree, recorder: { on: Captured[] | null }): Promise<Row[]> {
   const conn = em.getConnection();
@@ -138,7 +124,7 @@ async function sqlRows(em: EntityManager, tree: BuiltTree, recorder: { on: Captu
 }
 
 async function graphqlRows(app: ParleyApp, key: string, tree: BuiltTree): Promise<Row[]> {
-  const gql = await gqlClient(app, key);
+  const gql = gqlClient(app.url, key);
   const id = tree.conversationId;
   const one = async (name: string, query: string, n = ITERATIONS): Promise<Row> => {
     const samples = await measure(n, () => gql(query, { id }));
@@ -211,8 +197,7 @@ async function main(): Promise<void> {
       target: { activePathP95Ms: TARGET_ACTIVE_PATH_P95_MS, met: verdict },
       rows,
     };
-    mkdirSync(join(__dirname, 'results'), { recursive: true });
-    writeFileSync(join(__dirname, 'results', 'tree-latest.json'), JSON.stringify(result, null, 2) + '\n');
+    writeResult('tree', result);
   } finally {
     await app?.stop();
     await orm.close(true);
@@ -220,10 +205,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -13,6 +13,13 @@ describe('runs on an OpenAI-compatible upstream: tools, limits and ownership (me
   beforeEach(() => h.fake.reset());
   afterEach(() => expect(h.fake.pending()).toBe(0));
 
+  /** Sends "Go on" on the branch and checks the upstream got exactly `history` before it (no unanswered tool_calls). */
+  async function expectContinuesWith(conversationId: string, history: { role: string; content: string }[]): Promise<void> {
+    const next = await h.send(conversationId, 'Go on');
+    expectWellFormed(await h.watch(next.run.id).done, next.run.id, 'RunCompleted');
+    expect(sentMessages(h.fake, 1)).toEqual([...history, { role: 'user', content: 'Go on' }]);
+  }
+
   it('turns broken tool calls into error results the model sees, and the run goes on', async () => {
     h.fake.enqueue(
       {
@@ -113,12 +120,9 @@ describe('runs on an OpenAI-compatible upstream: tools, limits and ownership (me
     expect(h.fake.requests).toHaveLength(1);
 
     // The branch holds no unanswered tool calls, so it can be continued.
-    const next = await h.send(conversationId, 'Go on');
-    expectWellFormed(await h.watch(next.run.id).done, next.run.id, 'RunCompleted');
-    expect(sentMessages(h.fake, 1)).toEqual([
+    await expectContinuesWith(conversationId, [
       { role: 'user', content: 'Add 1+1 and 2+2' },
       { role: 'assistant', content: 'Adding both. ' },
-      { role: 'user', content: 'Go on' },
     ]);
   });
 
@@ -153,12 +157,9 @@ describe('runs on an OpenAI-compatible upstream: tools, limits and ownership (me
     expect(stored.responseMessage).toMatchObject({ content: 'Let me', status: 'INCOMPLETE' });
     expect((await h.branch(conversationId))[1].toolCalls).toEqual([]);
 
-    const next = await h.send(conversationId, 'Go on');
-    expectWellFormed(await h.watch(next.run.id).done, next.run.id, 'RunCompleted');
-    expect(sentMessages(h.fake, 1)).toEqual([
+    await expectContinuesWith(conversationId, [
       { role: 'user', content: 'Compute' },
       { role: 'assistant', content: 'Let me' },
-      { role: 'user', content: 'Go on' },
     ]);
   });
 
