@@ -82,6 +82,8 @@ describe('messages and the conversation tree', () => {
       [{ role: 'USER', content: 'x'.repeat(100_001) }, 'BAD_USER_INPUT', 'content'],
       [{ role: 'USER', content: 'nul \u0000 inside' }, 'BAD_USER_INPUT', 'content'],
       [{ role: 'TOOL', content: 'result' }, 'BAD_USER_INPUT', 'toolCallId'],
+      // The active leaf is a USER message: there is no tool call to answer.
+      [{ role: 'TOOL', content: 'result', toolCallId: 'call_1' }, 'BAD_USER_INPUT', 'toolCallId'],
       [{ role: 'USER', content: 'x', parentId: 'nope' }, 'BAD_USER_INPUT', 'parentId'],
       [{ role: 'USER', content: 'x', parentId: foreign.data!.appendMessage.message.id }, 'NOT_FOUND'],
       [{ role: 'WIZARD', content: 'x' }, 'BAD_USER_INPUT'],
@@ -92,6 +94,19 @@ describe('messages and the conversation tree', () => {
     }
     const after = await p.gql<PathData>(PATH, { id: conversationId, first: 100 }, key);
     expect(after.data).toEqual(before.data);
+  });
+
+  it('appends TOOL messages only as answers to the calls of the assistant turn before them', async () => {
+    const c = await p.gql<{ createConversation: { conversation: { id: string } } }>('mutation { createConversation(input: {}) { conversation { id } } }', {}, key);
+    const conv = c.data!.createConversation.conversation.id;
+    const append = (input: Record<string, unknown>) => p.gql<{ appendMessage: { message: { id: string } } }>(APPEND, { input: { conversationId: conv, setActive: true, ...input } }, key);
+    await append({ role: 'USER', content: 'two sums' });
+    const calls = [{ id: 'c1', name: 'calculator', arguments: '{"expression":"1+1"}' }, { id: 'c2', name: 'calculator', arguments: '{"expression":"2+2"}' }];
+    expect((await append({ role: 'ASSISTANT', content: '', toolCalls: calls })).errors).toBeUndefined();
+    expect((await append({ role: 'TOOL', content: '2', toolCallId: 'c1' })).errors).toBeUndefined();
+    expect((await append({ role: 'TOOL', content: '4', toolCallId: 'c2' })).errors).toBeUndefined();
+    const stray = await append({ role: 'TOOL', content: '?', toolCallId: 'c3' });
+    expect(stray.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'toolCallId' }, message: expect.stringMatching(/"c3"/) });
   });
 
   it("hides another user's messages and rejects a leaf from another conversation", async () => {

@@ -34,6 +34,7 @@ describe('searchMessages: full-text search over the viewer’s messages', () => 
     ids.zoo = await createConversation(p, alice.apiKey, { title: 'Zoo' });
     ids.once = await append(p, alice.apiKey, { conversationId: ids.zoo, role: 'ASSISTANT', content: 'The zoo has one quokka and many other marsupials in a large enclosure.' });
     ids.html = await append(p, alice.apiKey, { conversationId: ids.zoo, content: 'Is <script>alert(1)</script> a quokka & friend?' });
+    await append(p, alice.apiKey, { conversationId: ids.zoo, role: 'ASSISTANT', content: '', toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{}' }] });
     ids.tool = await append(p, alice.apiKey, { conversationId: ids.zoo, role: 'TOOL', content: 'quokka quokka quokka', toolCallId: 'call_1' });
     for (let i = 0; i < 5; i++) await append(p, alice.apiKey, { conversationId: ids.zoo, content: `wombat note number ${i}` });
     ids.bobs = await createConversation(p, bob.apiKey, { title: 'Bob' });

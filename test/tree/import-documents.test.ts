@@ -77,15 +77,19 @@ describe('parseParleyDocument', () => {
 
   it('fills defaults and keeps what it is given', () => {
     const draft = parseParleyDocument(
-      doc([{ id: 'a', role: 'USER', content: 'hi' }, { id: 'b', parentId: 'a', role: 'TOOL', content: '4', toolCallId: 'c1', pinned: true }], {
+      doc([
+        { id: 'a', role: 'USER', content: 'hi' },
+        { id: 'q', parentId: 'a', role: 'ASSISTANT', content: '', toolCalls: [{ id: 'c1', name: 'calculator', arguments: '{}' }] },
+        { id: 'b', parentId: 'q', role: 'TOOL', content: '4', toolCallId: 'c1', pinned: true },
+      ], {
         title: 'T',
         tags: ['X', 'x', 'y'],
         settings: { temperature: 0.5, forkedFrom: { conversationId: 'z' } },
       }),
     );
-    expect(draft).toMatchObject({ title: 'T', tags: ['x', 'y'], settings: { temperature: 0.5 }, activeLeafKey: null, depths: [0, 1] });
+    expect(draft).toMatchObject({ title: 'T', tags: ['x', 'y'], settings: { temperature: 0.5 }, activeLeafKey: null, depths: [0, 1, 2] });
     expect(draft.settings).not.toHaveProperty('forkedFrom');
-    expect(draft.messages[1]).toMatchObject({ role: 'TOOL', toolCallId: 'c1', pinned: true, excluded: false, status: 'COMPLETE', usage: { costUsd: 0 } });
+    expect(draft.messages[2]).toMatchObject({ role: 'TOOL', toolCallId: 'c1', pinned: true, excluded: false, status: 'COMPLETE', usage: { costUsd: 0 } });
   });
 
   it.each([
@@ -106,6 +110,20 @@ describe('parseParleyDocument', () => {
     expect(rejection(() => parseParleyDocument(doc(shapeFirst))).field).toBe('messages[0].role');
     const treeFirst = [{ id: 'b', parentId: 'missing', role: 'USER', content: 'x' }, { id: 'a', role: 'NOPE', content: 'x' }];
     expect(rejection(() => parseParleyDocument(doc(treeFirst))).field).toBe('messages[0].parentId');
+  });
+
+  it('accepts every answer of one turn and names the first TOOL message that answers no call before it', () => {
+    const turn = [
+      { id: 'u', role: 'USER', content: 'two sums' },
+      { id: 'a', parentId: 'u', role: 'ASSISTANT', content: '', toolCalls: [{ id: 'c1', name: 'calculator', arguments: '{}' }, { id: 'c2', name: 'calculator', arguments: '{}' }] },
+      { id: 't1', parentId: 'a', role: 'TOOL', content: '2', toolCallId: 'c1' },
+      { id: 't2', parentId: 't1', role: 'TOOL', content: '4', toolCallId: 'c2' },
+    ];
+    expect(parseParleyDocument(doc(turn)).depths).toEqual([0, 1, 2, 3]);
+    const strayAnswer = [...turn, { id: 't3', parentId: 't2', role: 'TOOL', content: '?', toolCallId: 'c9' }];
+    expect(rejection(() => parseParleyDocument(doc(strayAnswer)))).toMatchObject({ field: 'messages[4].toolCallId', message: expect.stringMatching(/"c9"/) });
+    const afterUser = [{ id: 'u', role: 'USER', content: 'hi' }, { id: 't', parentId: 'u', role: 'TOOL', content: '4', toolCallId: 'c1' }];
+    expect(rejection(() => parseParleyDocument(doc(afterUser))).field).toBe('messages[1].toolCallId');
   });
 
   it('does not call a link to a malformed message unknown', () => {

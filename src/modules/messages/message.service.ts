@@ -55,11 +55,12 @@ export class MessageService {
   async append(ctx: Context, viewer: Viewer, input: AppendMessageInput): Promise<Message> {
     const conversation = await this.conversations.get(ctx, viewer, input.conversationId, 'conversationId');
     const parentId = input.asRoot ? undefined : (optionalId(input.parentId, 'parentId') ?? conversation.activeLeaf?.id);
-    if (input.role === MessageRole.TOOL && !input.toolCallId) throw badInput('toolCallId', 'is required for TOOL messages');
+    if (input.role === MessageRole.TOOL) await this.assertAnswersCall(ctx.em, conversation.id, parentId, input.toolCallId);
     const message = await ctx.em.transactional((em) =>
       this.insert(em, conversation, parentId, {
         role: input.role,
-        content: requireText(input.content, 'content', LIMITS.content),
+        // An assistant turn that only calls tools has no text, as the runs themselves store it.
+        content: requireText(input.content, 'content', LIMITS.content, { allowEmpty: input.role === MessageRole.ASSISTANT && Boolean(input.toolCalls?.length) }),
         reasoning: optionalText(input.reasoning, 'reasoning', LIMITS.content),
         toolCalls: input.toolCalls?.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })),
         toolCallId: optionalText(input.toolCallId, 'toolCallId', 200),
@@ -68,6 +69,32 @@ export class MessageService {
     );
     this.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
     return message;
+  }
+
+  /**
+   * A TOOL message must answer a call of the ASSISTANT message it follows
+   * (past the other answers of the same turn): a branch with a stray tool
+   * result could never be sent to a model again. An unknown parent is left
+   * to the insert, which answers NOT_FOUND.
+   */
+  private async assertAnswersCall(em: EntityManager, conversationId: string, parentId: string | undefined, toolCallId: string | null | undefined): Promise<void> {
+    if (!toolCallId) throw badInput('toolCallId', 'is required for TOOL messages');
+    // The parent, and on up through the other answers of its turn: the walk stops at the first non-TOOL message.
+    const chain = parentId
+      ? await em.getConnection().execute<{ role: MessageRole; tool_calls: ToolCallPart[] | null }[]>(
+          `with recursive up as (
+             select id, parent_id, role, tool_calls from messages where id = ? and conversation_id = ?
+             union all
+             select m.id, m.parent_id, m.role, m.tool_calls from messages m join up on m.id = up.parent_id where up.role = 'TOOL'
+           )
+           select role, tool_calls from up`,
+          [parentId, conversationId],
+        )
+      : [];
+    if (parentId && !chain.length) return;
+    const turn = chain.find((m) => m.role !== MessageRole.TOOL);
+    if (turn?.role === MessageRole.ASSISTANT && (turn.tool_calls ?? []).some((c) => c.id === toolCallId)) return;
+    throw badInput('toolCallId', `answers no tool call of the assistant message before it: ${JSON.stringify(toolCallId)}`);
   }
 
   /** Adds one message under a parent of the same conversation, in the caller's transaction. */

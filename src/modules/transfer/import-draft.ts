@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badInput } from '../../server/errors';
-import type { ToolCallPart, MessageRole, MessageStatus } from '../messages/message.entity';
+import { MessageRole, type MessageStatus, type ToolCallPart } from '../messages/message.entity';
 import type { ConversationSettings } from '../conversations/conversation.entity';
 import type { UsageColumns } from '../usage/usage.types';
 import { checkTree, fieldPath, type DocNode, type NodeProblem } from './import-tree';
@@ -89,11 +89,34 @@ const problemError = (p: NodeProblem) => badInput(fieldPath(['messages', p.index
  * their shape check take part in the tree with whatever id and parent they
  * have, so links to them are not reported as unknown. Returns the depths.
  */
-export function checkMessages(nodes: readonly DocNode[], shapeProblems: readonly NodeProblem[]): number[] {
+export function checkMessages(nodes: readonly (DocNode | DraftMessage)[], shapeProblems: readonly NodeProblem[]): number[] {
   const tree = checkTree(nodes);
   const candidates = [...shapeProblems, ...('problem' in tree ? [tree.problem] : [])];
   if (candidates.length) throw problemError(candidates.reduce((a, b) => (b.index < a.index ? b : a)));
+  // Only a sound tree can be walked up; every node is a parsed message by now.
+  const unanswered = unansweredToolResult(nodes as readonly DraftMessage[]);
+  if (unanswered) throw problemError(unanswered);
   return (tree as { depths: number[] }).depths;
+}
+
+/**
+ * The first TOOL message that answers no call of the ASSISTANT message it
+ * follows (past the other answers of the same turn). Such a branch could
+ * never be sent to a model again: the chat completions API refuses a tool
+ * message that does not answer a preceding tool call.
+ */
+export function unansweredToolResult(messages: readonly DraftMessage[]): NodeProblem | undefined {
+  const byKey = new Map(messages.map((m) => [m.key, m]));
+  const parentOf = (m: DraftMessage) => (m.parentKey === null ? undefined : byKey.get(m.parentKey));
+  for (let index = 0; index < messages.length; index++) {
+    const m = messages[index];
+    if (m.role !== MessageRole.TOOL) continue;
+    let turn = parentOf(m);
+    while (turn?.role === MessageRole.TOOL) turn = parentOf(turn);
+    if (turn?.role === MessageRole.ASSISTANT && turn.toolCalls.some((c) => c.id === m.toolCallId)) continue;
+    return { index, field: 'toolCallId', message: `answers no tool call of the assistant message before it: ${JSON.stringify(m.toolCallId)}` };
+  }
+  return undefined;
 }
 
 /** Id and parent of a message that failed its shape check, as far as they can be read. */
