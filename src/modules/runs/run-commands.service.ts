@@ -57,9 +57,10 @@ export class RunCommandService {
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
     const onActiveLeaf = !opts.asRoot && !explicitParentId;
-    const { conversation, message, run, queued } = await this.inTransaction(ctx, undefined, async (em) => {
-      const conversation = await this.conversation(ctx, em, viewer, input.conversationId, onActiveLeaf);
-      const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+    const { conversation, message, run, queued } = await this.inTransaction(ctx, undefined, async (tx) => {
+      const { em } = tx;
+      const conversation = await this.conversation(tx, viewer, input.conversationId, onActiveLeaf);
+      const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
       const model = this.modelFor(input.model, agent, conversation);
       const options = this.options(input.settings, agent);
       const parentId = opts.asRoot ? undefined : (explicitParentId ?? conversation.activeLeaf?.id);
@@ -74,9 +75,10 @@ export class RunCommandService {
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const explicitMessageId = optionalId(input.messageId, 'messageId');
-    const { run, queued } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (em) => {
-      const conversation = await this.conversation(ctx, em, viewer, input.conversationId, !explicitMessageId);
-      const agent = await this.agentFor(ctx, viewer, conversation, input.agentId);
+    const { run, queued } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (tx) => {
+      const { em } = tx;
+      const conversation = await this.conversation(tx, viewer, input.conversationId, !explicitMessageId);
+      const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
       const model = this.modelFor(input.model, agent, conversation);
       const options = this.options(input.settings, agent);
       const messageId = explicitMessageId ?? conversation.activeLeaf?.id;
@@ -140,7 +142,7 @@ export class RunCommandService {
     if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
     if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
     if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
-    const tipId = await this.inTransaction(ctx, undefined, async (em) => {
+    const tipId = await this.inTransaction(ctx, undefined, async ({ em }) => {
       // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
       const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
@@ -161,11 +163,11 @@ export class RunCommandService {
     return this.deps.runs.get(ctx, viewer, run.id);
   }
 
-  /** The conversation, row-locked in `em`'s transaction when the request continues its active leaf. */
-  private conversation(ctx: Context, em: EntityManager, viewer: Viewer, id: string, locked: boolean): Promise<Conversation> {
+  /** The conversation, row-locked in the transaction when the request continues its active leaf. */
+  private conversation(tx: Context, viewer: Viewer, id: string, locked: boolean): Promise<Conversation> {
     return locked
-      ? this.deps.conversations.getLocked(em, viewer, id, 'conversationId')
-      : this.deps.conversations.get(ctx, viewer, id, 'conversationId');
+      ? this.deps.conversations.getLocked(tx.em, viewer, id, 'conversationId')
+      : this.deps.conversations.get(tx, viewer, id, 'conversationId');
   }
 
   /** Policy "reject": a branch whose tip is being answered takes no new message or run. */
@@ -216,11 +218,17 @@ export class RunCommandService {
    * The partial unique index is the last word on "one active run per branch":
    * a racing request that passed assertBranchIdle still ends here, and is told
    * which run won, like the one that lost the plain check.
+   *
+   * `fn` gets the request's context with the transaction's entity manager:
+   * every read inside must go through it. A read through the request's own
+   * manager would wait for a second pooled connection while this one is held,
+   * and a burst of such requests deadlocked the pool (found by black-box
+   * testing: 40 concurrent sends with an agent stalled the server for 60 s).
    */
   private async inTransaction<T>(
     ctx: Context,
     branch: { conversationId: string; tipId?: string } | undefined,
-    fn: (em: EntityManager) => Promise<T>,
+    fn: (tx: Context) => Promise<T>,
   ): Promise<T> {
     try {
       // A plain transaction on a fork, not em.transactional(): the writes inside are statements
@@ -230,7 +238,7 @@ export class RunCommandService {
       return await em.getConnection().transactional(async (trx) => {
         em.setTransactionContext(trx);
         try {
-          return await fn(em);
+          return await fn({ ...ctx, em });
         } finally {
           em.resetTransactionContext();
         }
