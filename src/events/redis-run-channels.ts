@@ -20,7 +20,6 @@ interface Channel {
 export class RedisRunChannels {
   private readonly channels = new Map<string, Channel>();
   private sub: Redis | null = null;
-  private connectedBefore = false;
 
   /** `connect` is called on first use: processes that only append never open a pub/sub connection. */
   constructor(private readonly connect: () => Redis) {}
@@ -89,15 +88,14 @@ export class RedisRunChannels {
   }
 
   /**
-   * After a reconnect, messages published while we were away are gone:
-   * resubscribe (autoResubscribe is off so we know when it is acknowledged),
-   * then have every listener catch up from the stream.
+   * Each time the connection becomes ready — after a reconnect, and also the
+   * first time, since a connection that failed before its first ready may have
+   * taken SUBSCRIBEs with it — every channel is subscribed again
+   * (autoResubscribe is off so we know when it is acknowledged; subscribing
+   * twice is harmless) and every listener catches up from the stream, where
+   * whatever was published while we were away still is.
    */
   private onReady(): void {
-    if (!this.connectedBefore) {
-      this.connectedBefore = true;
-      return;
-    }
     const sub = this.sub;
     const names = [...this.channels.keys()];
     if (!sub || names.length === 0) return;

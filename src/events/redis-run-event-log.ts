@@ -86,7 +86,10 @@ export class RedisRunEventLog implements RunEventLog {
       this.redis,
     );
     this.channels = new RedisRunChannels(() =>
-      this.redis.duplicate({ connectionName: `${options.prefix}run-events-sub`, autoResubscribe: false }),
+      // No ready check: its INFO would race the first SUBSCRIBEs, which ioredis writes while the
+      // connection is still being checked; Redis then refuses INFO in subscriber mode and ioredis
+      // drops the connection, losing those subscriptions (a burst of subscribers on a fresh node).
+      this.redis.duplicate({ connectionName: `${options.prefix}run-events-sub`, autoResubscribe: false, enableReadyCheck: false }),
     );
   }
 
