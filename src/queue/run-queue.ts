@@ -26,9 +26,14 @@ export interface RunQueue {
   close(): Promise<void>;
 }
 
+/** Tries of a job whose handler throws, and the pause before the second (doubling after): the same for both queues. */
+export const JOB_ATTEMPTS = 3;
+export const JOB_BACKOFF_MS = 1_000;
+
 export class MemoryRunQueue implements RunQueue {
   private handler?: RunJobHandler;
-  private readonly backlog: RunJob[] = [];
+  private readonly backlog: { job: RunJob; attempt: number }[] = [];
+  private readonly retries = new Set<NodeJS.Timeout>();
   private running = 0;
   private closed = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -40,7 +45,7 @@ export class MemoryRunQueue implements RunQueue {
 
   async enqueue(job: RunJob): Promise<void> {
     if (this.closed) throw new Error('queue closed');
-    this.backlog.push(job);
+    this.backlog.push({ job, attempt: 1 });
     this.pump();
   }
 
@@ -51,10 +56,15 @@ export class MemoryRunQueue implements RunQueue {
 
   private pump(): void {
     while (this.handler && !this.closed && this.running < this.concurrency && this.backlog.length) {
-      const job = this.backlog.shift()!;
+      const { job, attempt } = this.backlog.shift()!;
       this.running++;
-      const p = this.handler(job, 1)
-        .catch((err: unknown) => this.logger.error({ err, runId: job.runId }, 'run job failed'))
+      const p = this.handler(job, attempt)
+        .catch((err: unknown) => {
+          this.logger.error({ err, runId: job.runId, attempt }, 'run job failed');
+          // As BullMQ does with Redis: a handler that threw (Postgres unreachable while claiming, say)
+          // is tried again after a pause, so its run is claimed or ended instead of staying QUEUED.
+          if (attempt < JOB_ATTEMPTS) this.retryLater({ job, attempt: attempt + 1 }, JOB_BACKOFF_MS * 2 ** (attempt - 1));
+        })
         .finally(() => {
           this.running--;
           this.inFlight.delete(p);
@@ -64,8 +74,20 @@ export class MemoryRunQueue implements RunQueue {
     }
   }
 
+  private retryLater(entry: { job: RunJob; attempt: number }, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      this.backlog.push(entry);
+      this.pump();
+    }, delayMs);
+    timer.unref();
+    this.retries.add(timer);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
     await Promise.allSettled([...this.inFlight]);
   }
 }
@@ -111,8 +133,8 @@ export class BullRunQueue implements RunQueue {
       // A stalled job (its worker died) is picked up again; the executor then decides how to end it.
       // A job whose handler threw (Postgres unreachable while claiming, say) is tried again after a
       // pause: the run is claimed if still QUEUED, or ended WORKER_LOST if it was left IN_PROGRESS.
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1_000 },
+      attempts: JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: JOB_BACKOFF_MS },
     });
   }
 
