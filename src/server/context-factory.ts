@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { Context, Viewer } from './context';
 import { createLoaders } from './loaders';
 import type { Services } from './services';
-import { AppError, toAppError, unauthenticated } from './errors';
+import { AppError, ErrorCode, toAppError, unauthenticated } from './errors';
 
 export interface ContextDeps {
   orm: MikroORM;
@@ -26,7 +26,9 @@ export async function buildContext(deps: ContextDeps, authorization: string | un
     const token = bearer(authorization);
     viewer = await deps.services.auth.authenticate(em, token);
   } catch (err) {
-    authError = toAppError(err) ?? unauthenticated('Authentication failed');
+    // A key that could not be checked (database down, pool exhausted) is not a bad key: a client
+    // told UNAUTHENTICATED might throw a good one away, so it hears SERVICE_UNAVAILABLE and retries.
+    authError = toAppError(err) ?? new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Authentication could not be checked right now; retry the request');
     if (!(err instanceof AppError)) logger.error({ err }, 'authentication error');
   }
   return { requestId: id, em, viewer, authError, loaders: createLoaders(em), services: deps.services, logger };

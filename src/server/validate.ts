@@ -52,3 +52,20 @@ export function requireTemperature(value: number | undefined | null, field = 'te
   if (!Number.isFinite(value) || value < 0 || value > 2) throw badInput(field, 'must be between 0 and 2');
   return value;
 }
+
+/**
+ * A JSON value a client sends for Parley to keep (a tool's JSON Schema, say):
+ * nested at most `maxDepth` deep and at most `maxChars` long once serialized.
+ * The depth is measured without recursion, so an absurdly deep value is
+ * refused here instead of overflowing the stack wherever it is serialized.
+ */
+export function requireJsonSize(value: unknown, field: string, maxDepth: number, maxChars: number): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > maxDepth) throw badInput(field, `must not nest deeper than ${maxDepth} levels`, { maxDepth });
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  if (JSON.stringify(value).length > maxChars) throw badInput(field, `must be at most ${maxChars} characters as JSON`, { max: maxChars });
+}

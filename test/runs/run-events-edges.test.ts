@@ -51,15 +51,25 @@ describe.each([
 
   it('refuses input Postgres cannot store with BAD_USER_INPUT, writing nothing', async () => {
     const clientTool = (description: string) => ({ clientTools: [{ name: 'ask', description, parameters: { type: 'object' } }] });
+    const tools = (...list: { name: string; parameters?: Record<string, unknown> }[]) => ({
+      clientTools: list.map((t) => ({ description: 'd', parameters: { type: 'object' }, ...t })),
+    });
     const cases: [Record<string, unknown>, string][] = [
       [{ content: 'nul \u0000 inside' }, 'content'],
       [{ content: 'hi', model: `demo/${'x'.repeat(300)}` }, 'model'],
       [{ content: 'hi', settings: clientTool('nul \u0000') }, 'settings.clientTools.description'],
+      [{ content: 'hi', settings: tools({ name: 'ask' }, { name: 'ask' }) }, 'settings.clientTools.name'],
+      [{ content: 'hi', settings: tools({ name: 'calculator' }) }, 'settings.clientTools.name'],
     ];
     for (const [input, field] of cases) {
       const res = await p.gql(SEND, { input: { conversationId, ...input } });
       expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
+    // A parameter schema nested 5 000 deep, written out by hand (too deep for JSON.stringify here, and it was for the server).
+    const deep = `${'{"type":"object","a":'.repeat(5_000)}{}${'}'.repeat(5_000)}`;
+    const body = `{"query":${JSON.stringify(SEND)},"variables":{"input":{"conversationId":"${conversationId}","content":"hi","settings":{"clientTools":[{"name":"ask","description":"d","parameters":${deep}}]}}}}`;
+    const res = await fetch(p.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.adminKey}` }, body });
+    expect(((await res.json()) as { errors: { extensions: unknown }[] }).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'settings.clientTools.parameters' });
     const path = await p.gql<{ conversation: { messages: { edges: unknown[] } } }>('query($id: ID!) { conversation(id: $id) { messages(first: 50) { edges { cursor } } } }', { id: conversationId });
     expect(path.data!.conversation.messages.edges).toHaveLength(2); // the first test's question and answer only
   });

@@ -90,6 +90,7 @@ describe('runs on an OpenAI-compatible upstream: upstream failures (Redis queue,
     ['a connection reset mid-answer', { kind: 'truncate', afterChunks: 3, text: ['Hel', 'lo', ' world'] }, 'TRUNCATED_STREAM', /stream ended before the model finished/],
     ['a response that ends with no finish_reason and no [DONE]', { kind: 'truncate', clean: true, afterChunks: 3, text: ['Hel', 'lo', ' world'] }, 'TRUNCATED_STREAM', /stream ended before the model finished/],
     ['a chunk that is not JSON', { kind: 'malformed', afterChunks: 3, text: ['Hel', 'lo', ' world'] }, 'MALFORMED_STREAM', /not valid JSON/],
+    ['a tool call id longer than can be stored', { kind: 'stream', text: ['Hel', 'lo'], toolCalls: [{ id: 'x'.repeat(300), name: 'calculator', argumentsChunks: ['{}'] }] }, 'MALFORMED_STREAM', /tool call whose id is not a string of at most 200/],
     ['an upstream that goes silent', { kind: 'hang', afterChunks: 3, text: ['Hel', 'lo', ' world'] }, 'UPSTREAM_TIMEOUT', /no data for 300 ms/],
   ];
   it.each(midStream)('fails on %s, keeping the partial answer INCOMPLETE and not retrying', async (_name, scenario, code, message) => {

@@ -22,6 +22,22 @@ describe('ChunkAccumulator', () => {
     ]);
   });
 
+  it.each([
+    ['an id longer than Parley stores', { index: 0, id: 'x'.repeat(201), function: { name: 'f' } }, /id is not a string/],
+    ['a non-string id', { index: 0, id: 7, function: { name: 'f' } }, /id is not a string/],
+    ['an object as name', { index: 0, id: 'a', function: { name: { x: 1 } } }, /name is not a string/],
+    ['object arguments', { index: 0, id: 'a', function: { name: 'f', arguments: { a: 1 } } }, /arguments are not a string/],
+  ])('refuses a tool call with %s as a malformed stream', (_what, call, message) => {
+    const acc = new ChunkAccumulator();
+    expect(() => acc.push(chunk({ tool_calls: [call] }))).toThrow(expect.objectContaining({ code: 'MALFORMED_STREAM', message: expect.stringMatching(message) }));
+  });
+
+  it('clamps token counts Postgres could not store (negative, fractional, past 2^31 - 1)', () => {
+    const acc = new ChunkAccumulator();
+    acc.push(chunk({}, 'stop', { prompt_tokens: -5, completion_tokens: 1e12, prompt_tokens_details: { cached_tokens: 2.7 } }));
+    expect(acc.usage).toEqual({ promptTokens: 0, completionTokens: 2_147_483_647, reasoningTokens: 0, cachedTokens: 2 });
+  });
+
   it('separates whole tool calls sent without an index (Gemini)', () => {
     const acc = new ChunkAccumulator();
     acc.push(chunk({ tool_calls: [{ id: 'a', function: { name: 'f', arguments: '{}' } }] }));

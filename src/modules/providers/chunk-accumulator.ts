@@ -1,6 +1,10 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import type { CompletedToolCall, FinishReason, ProviderEvent, ProviderUsage } from './provider.types';
+import { ProviderError, type CompletedToolCall, type FinishReason, type ProviderEvent, type ProviderUsage } from './provider.types';
+
+/** Longest tool call id or tool name Parley stores (varchar(200)); an upstream sending more is broken. */
+export const MAX_TOOL_FIELD = 200;
+const MAX_INT = 2_147_483_647;
 
 /**
  * Turns OpenAI-compatible stream chunks into provider events. Pure and
@@ -32,6 +36,9 @@ export class ChunkAccumulator {
   private lastIndex = 0;
   finishReason?: FinishReason;
   usage?: ProviderUsage;
+
+  /** `provider` names the upstream in errors, as every provider error does. */
+  constructor(private readonly provider = 'upstream') {}
 
   push(chunk: ChatCompletionChunk): ProviderEvent[] {
     const events: ProviderEvent[] = [];
@@ -68,6 +75,7 @@ export class ChunkAccumulator {
   }
 
   private toolCall(tc: ToolCallDelta, position: number, events: ProviderEvent[]): void {
+    checkToolCallDelta(tc, this.provider);
     const index = this.indexOf(tc, position);
     let call = this.calls.get(index);
     if (!call) {
@@ -121,11 +129,31 @@ function normaliseFinish(reason: string): FinishReason {
   }
 }
 
+/**
+ * A tool call's id, name and argument text must be strings (ids and names no
+ * longer than Parley stores): anything else cannot be executed, stored or
+ * answered, so the stream is malformed rather than half-used.
+ */
+function checkToolCallDelta(tc: ToolCallDelta, provider: string): void {
+  const bad = (what: string) => new ProviderError('MALFORMED_STREAM', `${provider}: stream has a tool call whose ${what}`, { retryable: false });
+  if (tc.id != null && (typeof tc.id !== 'string' || tc.id.length > MAX_TOOL_FIELD)) throw bad(`id is not a string of at most ${MAX_TOOL_FIELD} characters`);
+  const name: unknown = tc.function?.name;
+  if (name != null && (typeof name !== 'string' || name.length > MAX_TOOL_FIELD)) throw bad(`name is not a string of at most ${MAX_TOOL_FIELD} characters`);
+  const args: unknown = tc.function?.arguments;
+  if (args != null && typeof args !== 'string') throw bad('arguments are not a string');
+}
+
+/** A token count as Postgres stores it: what an upstream reports out of range (negative, fractional, huge) is clamped. */
+function tokens(v: unknown): number {
+  const n = typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
+  return Math.min(Math.max(n, 0), MAX_INT);
+}
+
 function toUsage(u: RawUsage): ProviderUsage {
   return {
-    promptTokens: u.prompt_tokens ?? 0,
-    completionTokens: u.completion_tokens ?? 0,
-    reasoningTokens: u.completion_tokens_details?.reasoning_tokens ?? 0,
-    cachedTokens: u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens ?? 0,
+    promptTokens: tokens(u.prompt_tokens),
+    completionTokens: tokens(u.completion_tokens),
+    reasoningTokens: tokens(u.completion_tokens_details?.reasoning_tokens),
+    cachedTokens: tokens(u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens),
   };
 }

@@ -103,7 +103,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       arm('headers', this.timeoutMs);
       const stream = await this.client.chat.completions.create(this.body(req), { signal: controller.signal });
       const chunks = stream[Symbol.asyncIterator]();
-      const acc = new ChunkAccumulator();
+      const acc = new ChunkAccumulator(this.name);
       for (;;) {
         arm('idle', this.idleTimeoutMs);
         const next = await this.nextChunk(chunks, acc);

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { AppError, ErrorCode, badInput, conflict, notFound } from '../../server/errors';
-import { LIMITS, optionalId, optionalText, requireTemperature, requireText } from '../../server/validate';
+import { LIMITS, optionalId, optionalText, requireJsonSize, requireTemperature, requireText } from '../../server/validate';
 import type { RunEventLog } from '../../events/run-event-log';
 import type { RunQueue } from '../../queue/run-queue';
 import type { RunSignals } from '../../queue/run-signals';
@@ -24,6 +24,8 @@ import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutpu
 import type { RunStore } from './run-store';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Bounds of a client tool's parameter schema: generous for real schemas, far from what breaks serialization. */
+const CLIENT_TOOL_SCHEMA = { depth: 32, chars: 20_000 };
 
 export interface RunCommandDeps {
   conversations: ConversationService;
@@ -306,10 +308,16 @@ export class RunCommandService {
       options.tools = s.tools;
     }
     if (s.clientTools?.length) {
+      const names = new Set<string>();
       for (const t of s.clientTools) {
         if (!TOOL_NAME.test(t.name)) throw badInput('settings.clientTools.name', 'must be 1–64 letters, digits, _ or -');
+        // The model must be able to tell which tool it calls: one definition per name.
+        if (names.has(t.name)) throw badInput('settings.clientTools.name', `"${t.name}" is given twice`);
+        if (this.deps.tools.get(t.name)) throw badInput('settings.clientTools.name', `"${t.name}" is a server-side tool; give the client tool another name`);
+        names.add(t.name);
         optionalText(t.description, 'settings.clientTools.description', LIMITS.description);
         if (t.parameters.type !== 'object') throw badInput('settings.clientTools.parameters', 'must be a JSON Schema with type "object"');
+        requireJsonSize(t.parameters, 'settings.clientTools.parameters', CLIENT_TOOL_SCHEMA.depth, CLIENT_TOOL_SCHEMA.chars);
       }
       options.clientTools = s.clientTools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
     }
