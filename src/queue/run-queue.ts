@@ -63,7 +63,7 @@ export class MemoryRunQueue implements RunQueue {
           this.logger.error({ err, runId: job.runId, attempt }, 'run job failed');
           // As BullMQ does with Redis: a handler that threw (Postgres unreachable while claiming, say)
           // is tried again after a pause, so its run is claimed or ended instead of staying QUEUED.
-          if (attempt < JOB_ATTEMPTS) this.retryLater({ job, attempt: attempt + 1 }, JOB_BACKOFF_MS * 2 ** (attempt - 1));
+          if (attempt < JOB_ATTEMPTS && !this.closed) this.retryLater({ job, attempt: attempt + 1 }, JOB_BACKOFF_MS * 2 ** (attempt - 1));
         })
         .finally(() => {
           this.running--;

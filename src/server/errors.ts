@@ -71,6 +71,9 @@ function fromDriverError(err: unknown): AppError | undefined {
       return conflict('This would duplicate an existing record');
     case '22P02':
       return new AppError(ErrorCode.BAD_USER_INPUT, 'Malformed identifier or value');
+    case '23503':
+      // Something the request refers to was deleted while it ran (a message of a conversation being deleted).
+      return new AppError(ErrorCode.NOT_FOUND, 'Something this request refers to no longer exists');
     case '22001':
       return new AppError(ErrorCode.BAD_USER_INPUT, 'A value is longer than its field allows');
     case '22021':

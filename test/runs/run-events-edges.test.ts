@@ -59,7 +59,7 @@ describe.each([
       [{ content: 'hi', model: `demo/${'x'.repeat(300)}` }, 'model'],
       [{ content: 'hi', settings: clientTool('nul \u0000') }, 'settings.clientTools.description'],
       [{ content: 'hi', settings: tools({ name: 'ask' }, { name: 'ask' }) }, 'settings.clientTools.name'],
-      [{ content: 'hi', settings: tools({ name: 'calculator' }) }, 'settings.clientTools.name'],
+      [{ content: 'hi', settings: { ...tools({ name: 'calculator' }), tools: ['calculator'] } }, 'settings.clientTools.name'],
     ];
     for (const [input, field] of cases) {
       const res = await p.gql(SEND, { input: { conversationId, ...input } });

@@ -10,22 +10,22 @@ import type { Message } from '../messages/message.entity';
 import type { AgentCatalog } from '../agents/agent.service';
 import { Agent } from '../agents/agent.entity';
 import type { RunStatus } from '../runs/run.entity';
-import { ACTIVE_STATUSES } from '../runs/run-state';
+import { ACTIVE_STATUSES_SQL } from '../runs/run-state';
 import { Conversation, type ConversationSettings } from './conversation.entity';
 import type { ConversationFilter, ConversationSettingsInput } from './conversation.types';
 import type { CreateConversationInput, DeleteConversationInput, UpdateConversationInput } from './conversation.inputs';
 import { conversationListSql } from './conversation-list.sql';
 import { listCursor, toListQuery } from './conversation-list';
 
-/** Runs that were still active when their conversation was deleted (and went with it). */
-export type RemovedRuns = (runs: { id: string; status: RunStatus }[]) => Promise<void>;
+/** Ends runs that were still active when their conversation was deleted (and went with it); resolves with what failed. */
+export type RemovedRuns = (runs: { id: string; status: RunStatus }[]) => Promise<unknown[]>;
 
 export class ConversationService {
   constructor(
     private readonly bus: EventBus,
     private readonly catalog: AgentCatalog,
     /** Ends the runs a deletion removed mid-flight, for their subscribers and workers. */
-    private readonly runsRemoved: RemovedRuns = async () => undefined,
+    private readonly runsRemoved: RemovedRuns = async () => [],
   ) {}
 
   /** The conversation if the viewer may see it; NOT_FOUND otherwise, exactly like a missing one. */
@@ -111,13 +111,14 @@ export class ConversationService {
   async delete(ctx: Context, viewer: Viewer, input: DeleteConversationInput): Promise<string> {
     const id = requireId(input.conversationId, 'conversationId');
     const { conversation, active } = await ctx.em.transactional(async (em) => {
-      // Locked first, so a run started concurrently has either committed (and is among `active`)
-      // or waits for this deletion and then finds no conversation.
+      // Locked first, so a run started on the active leaf has either committed (and is among
+      // `active`) or waits for this deletion and then finds no conversation; one started on a named
+      // parent fails its insert on the foreign key (NOT_FOUND).
       const conversation = await em.findOne(Conversation, { id, ...ownedBy(viewer) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!conversation) throw notFound('Conversation', id);
       const active = await em.getConnection().execute<{ id: string; status: RunStatus }[]>(
         'select id, status from runs where conversation_id = ? and status = any(?::run_status[])',
-        [id, `{${ACTIVE_STATUSES.join(',')}}`],
+        [id, ACTIVE_STATUSES_SQL],
         'all',
         em.getTransactionContext(),
       );
@@ -125,8 +126,9 @@ export class ConversationService {
       await em.nativeDelete(Conversation, { id });
       return { conversation, active };
     });
-    await this.runsRemoved(active);
     this.publish(conversation, 'CONVERSATION_DELETED');
+    // The deletion stands whatever happens here; a run left unended is logged for the operator.
+    for (const err of await this.runsRemoved(active)) ctx.logger.error({ err, conversationId: id }, 'could not end a run of a deleted conversation');
     return id;
   }
 

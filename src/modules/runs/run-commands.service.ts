@@ -15,8 +15,8 @@ import type { Conversation } from '../conversations/conversation.entity';
 import type { MessageService } from '../messages/message.service';
 import { Message, MessageRole } from '../messages/message.entity';
 import { Run, RunStatus } from './run.entity';
-import { ACTIVE_STATUSES } from './run-state';
-import { finishRun } from './run-outcome';
+import { ACTIVE_STATUSES, ACTIVE_STATUSES_SQL } from './run-state';
+import { appendCancelled, finishRun, isRunEnded } from './run-outcome';
 import { insertEntity, isUniqueViolation } from '../../db/sql';
 import type { RunService } from './run.service';
 import type { RunOptions } from './run-options';
@@ -71,7 +71,8 @@ export class RunCommandService {
       return { conversation, message, ...(await this.createRun(em, viewer, conversation, message, agent, model, options)) };
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
-    await this.enqueue(ctx, run, queued, run.inputMessage?.id);
+    // The message is kept if the run cannot be queued: the error names it, for startRun on it.
+    await this.enqueue(ctx, run, queued, run.inputMessage?.id, { messageId: message.id });
     return { message, run };
   }
 
@@ -98,9 +99,9 @@ export class RunCommandService {
     const run = await this.deps.runs.get(ctx, viewer, runId, 'runId');
     // A run can move between these conditional updates (a worker pauses it, a submit resumes it):
     // then they are tried again, so a cancel is never acknowledged without taking effect.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (await this.cancelOnce(run.id)) break;
-    }
+    let done = false;
+    for (let attempt = 0; attempt < 5 && !done; attempt++) done = await this.cancelOnce(run.id);
+    if (!done) throw conflict(`Run ${run.id} kept changing state while being cancelled; retry`, { retryable: true });
     ctx.em.clear();
     return this.deps.runs.get(ctx, viewer, run.id);
   }
@@ -110,15 +111,18 @@ export class RunCommandService {
     const { store, log, signals } = this.deps;
     // Nobody is executing a queued or paused run: it is cancelled here and now.
     // A cancelled paused run awaits no tool outputs any more: its pending calls go with it.
+    // The log refusing an append (RUN_ENDED) means the run's own end was written first: the cancel still took effect.
+    const note = (append: Promise<unknown>) => append.catch((err: unknown) => {
+      if (!isRunEnded(err)) throw err;
+    });
     for (const from of [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION]) {
       if (await store.transition(runId, [from], RunStatus.CANCELLED, { completedAt: new Date(), pendingToolCalls: [] })) {
-        await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: from });
-        await log.append(runId, { type: 'RunCancelled' });
+        await note(appendCancelled(log, runId, from));
         return true;
       }
     }
     if (await store.transition(runId, [RunStatus.IN_PROGRESS], RunStatus.CANCELLING)) {
-      await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLING, previousStatus: RunStatus.IN_PROGRESS });
+      await note(log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLING, previousStatus: RunStatus.IN_PROGRESS }));
       await signals.requestCancel(runId);
       return true;
     }
@@ -183,7 +187,7 @@ export class RunCommandService {
       `select id, status from runs
         where conversation_id = ? and status = any(?::run_status[]) and (branch_key = ? or response_message_id = ?)
         limit 1`,
-      [conversationId, `{${ACTIVE_STATUSES.join(',')}}`, tipId, tipId],
+      [conversationId, ACTIVE_STATUSES_SQL, tipId, tipId],
       'all',
       em.getTransactionContext(),
     );
@@ -261,15 +265,18 @@ export class RunCommandService {
    * it ends FAILED (ENQUEUE_FAILED) here, and the request answers
    * SERVICE_UNAVAILABLE with the run's id (the cause is logged, not shown).
    */
-  private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, tipId: string | undefined): Promise<void> {
+  private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, tipId: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
     try {
       await queued;
       await this.deps.queue.enqueue({ runId: run.id, tipId });
     } catch (err) {
+      // Cancelled before its QUEUED event was written (a cancel racing a submit): it ended, nothing to undo.
+      if (isRunEnded(err)) throw err;
       ctx.logger.error({ err, runId: run.id }, 'run could not be queued');
       const error = { code: 'ENQUEUE_FAILED', message: 'The run could not be queued for a worker' };
-      await finishRun(this.deps, run, RunStatus.FAILED, [RunStatus.QUEUED], error).catch(() => undefined);
-      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Run ${run.id} could not be queued and ended FAILED; retry the request`, { runId: run.id });
+      const failed = await finishRun(this.deps, run, RunStatus.FAILED, [RunStatus.QUEUED], error).catch(() => false);
+      const what = failed ? 'could not be queued and ended FAILED; its branch is free, start it again (startRun)' : 'could not be queued';
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Run ${run.id} ${what}`, { runId: run.id, ...details });
     }
   }
 
@@ -309,11 +316,12 @@ export class RunCommandService {
     }
     if (s.clientTools?.length) {
       const names = new Set<string>();
+      const serverTools = options.tools ?? agent?.tools ?? [];
       for (const t of s.clientTools) {
         if (!TOOL_NAME.test(t.name)) throw badInput('settings.clientTools.name', 'must be 1–64 letters, digits, _ or -');
         // The model must be able to tell which tool it calls: one definition per name.
         if (names.has(t.name)) throw badInput('settings.clientTools.name', `"${t.name}" is given twice`);
-        if (this.deps.tools.get(t.name)) throw badInput('settings.clientTools.name', `"${t.name}" is a server-side tool; give the client tool another name`);
+        if (serverTools.includes(t.name)) throw badInput('settings.clientTools.name', `"${t.name}" is also a server-side tool of this run; give the client tool another name`);
         names.add(t.name);
         optionalText(t.description, 'settings.clientTools.description', LIMITS.description);
         if (t.parameters.type !== 'object') throw badInput('settings.clientTools.parameters', 'must be a JSON Schema with type "object"');

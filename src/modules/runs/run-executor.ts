@@ -15,7 +15,7 @@ import type { RunJob } from '../../queue/run-queue';
 import { Run, RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
 import type { RunStore } from './run-store';
-import { StopRun, addUsage, classifyFailure, finishRun, pickUsage } from './run-outcome';
+import { StopRun, addUsage, classifyFailure, finishOrCancel, finishRun, pickUsage } from './run-outcome';
 import type { RunOptions } from './run-options';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 
@@ -115,18 +115,15 @@ export class RunExecutor {
       };
       const outcome = await this.loop(exec);
       if (outcome === 'paused') return;
-      const finished = await finishRun(this.deps, run, outcome, [RunStatus.IN_PROGRESS], undefined, exec.totals);
       // A cancel that lands after the last token still ends the run as CANCELLED, with its answer kept.
-      if (!finished) await finishRun(this.deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+      await finishOrCancel(this.deps, run, outcome, [RunStatus.IN_PROGRESS], undefined, exec.totals);
     } catch (err) {
       const stop = classifyFailure(err, signal);
       if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
         this.deps.logger.error({ err, runId: run.id }, 'run failed unexpectedly');
       }
-      const finished = await finishRun(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
-      // A cancel stored just before a limit stopped the run (its signal not here yet): CANCELLING may
-      // only become CANCELLED or FAILED, and must not be left behind, so the cancel wins.
-      if (!finished) await finishRun(this.deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+      // A cancel stored just before a limit stopped the run (MAX_TOKENS/MAX_STEPS) still ends it CANCELLED.
+      await finishOrCancel(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);
     }
   }
 

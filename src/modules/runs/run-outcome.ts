@@ -18,11 +18,15 @@ export class StopRun extends Error {
   }
 }
 
+/** Token totals are Postgres ints: a sum of clamped steps is clamped again rather than overflowing the run's row. */
+const MAX_INT = 2_147_483_647;
+const sum = (a: number, b: number) => Math.min(a + b, MAX_INT);
+
 export const addUsage = (a: UsageColumns, b: UsageColumns): UsageColumns => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens,
-  reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-  cachedTokens: a.cachedTokens + b.cachedTokens,
+  promptTokens: sum(a.promptTokens, b.promptTokens),
+  completionTokens: sum(a.completionTokens, b.completionTokens),
+  reasoningTokens: sum(a.reasoningTokens, b.reasoningTokens),
+  cachedTokens: sum(a.cachedTokens, b.cachedTokens),
   costUsd: a.costUsd + b.costUsd,
 });
 
@@ -67,17 +71,44 @@ export async function finishRun(
     }
   }
   if (!previousStatus) return false;
+  if (status === RunStatus.CANCELLED) {
+    await appendCancelled(deps.log, run.id, previousStatus);
+    return true;
+  }
   await deps.log.append(run.id, { type: 'RunStatusChanged', status, previousStatus });
   const fresh = totals ?? (await deps.store.load(run.id)) ?? run;
   const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
   if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
     await deps.log.append(run.id, { type: 'RunCompleted', status, usage });
-  } else if (status === RunStatus.CANCELLED) {
-    await deps.log.append(run.id, { type: 'RunCancelled' });
   } else {
     await deps.log.append(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
   }
   return true;
+}
+
+/** The two events that end a cancelled run, whoever cancelled it. */
+export async function appendCancelled(log: RunEventLog, runId: string, previousStatus: RunStatus): Promise<void> {
+  await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus });
+  await log.append(runId, { type: 'RunCancelled' });
+}
+
+/** True for the log's refusal to append after a terminal event: someone else ended the run first. */
+export const isRunEnded = (err: unknown): boolean => err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED;
+
+/**
+ * Ends a run the executor was running with `status`, from one of `from`. A
+ * run that was meanwhile moved to CANCELLING (its signal not here yet) can
+ * only become CANCELLED or FAILED and must not be left behind: the cancel wins.
+ */
+export async function finishOrCancel(
+  deps: { store: RunStore; log: RunEventLog },
+  run: Run,
+  status: RunStatus,
+  from: RunStatus[],
+  error?: RunErrorPart,
+  totals?: UsageColumns,
+): Promise<void> {
+  if (!(await finishRun(deps, run, status, from, error, totals))) await finishRun(deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
 }
 
 /**
@@ -86,16 +117,17 @@ export async function finishRun(
  * the run ended on its own meanwhile) and a worker executing one is told to
  * stop, so its upstream request is not paid for to the end.
  */
-export async function endRemovedRuns(deps: { log: RunEventLog; signals: RunSignals }, runs: { id: string; status: RunStatus }[]): Promise<void> {
-  await Promise.all(
+export async function endRemovedRuns(deps: { log: RunEventLog; signals: RunSignals }, runs: { id: string; status: RunStatus }[]): Promise<unknown[]> {
+  // The deletion has committed: a run that cannot be ended (Redis down) is reported, not thrown.
+  const settled = await Promise.allSettled(
     runs.map(async ({ id, status }) => {
       try {
-        await deps.log.append(id, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus: status });
-        await deps.log.append(id, { type: 'RunCancelled' });
+        await appendCancelled(deps.log, id, status);
       } catch (err) {
-        if (!(err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED)) throw err;
+        if (!isRunEnded(err)) throw err;
       }
       await deps.signals.requestCancel(id);
     }),
   );
+  return settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
 }

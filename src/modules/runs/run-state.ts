@@ -29,6 +29,9 @@ export const ACTIVE_STATUSES: readonly RunStatus[] = [
   RunStatus.CANCELLING,
 ];
 
+/** ACTIVE_STATUSES as a Postgres array literal, for `status = any(?::run_status[])`. */
+export const ACTIVE_STATUSES_SQL = `{${ACTIVE_STATUSES.join(',')}}`;
+
 export const isTerminalStatus = (s: RunStatus): boolean => TRANSITIONS[s].length === 0;
 
 export const canTransition = (from: RunStatus, to: RunStatus): boolean => TRANSITIONS[from].includes(to);
