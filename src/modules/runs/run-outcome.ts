@@ -100,15 +100,9 @@ export const isRunEnded = (err: unknown): boolean => err instanceof RunEventLogE
  * run that was meanwhile moved to CANCELLING (its signal not here yet) can
  * only become CANCELLED or FAILED and must not be left behind: the cancel wins.
  */
-export async function finishOrCancel(
-  deps: { store: RunStore; log: RunEventLog },
-  run: Run,
-  status: RunStatus,
-  from: RunStatus[],
-  error?: RunErrorPart,
-  totals?: UsageColumns,
-): Promise<void> {
-  if (!(await finishRun(deps, run, status, from, error, totals))) await finishRun(deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+export async function finishOrCancel(...args: Parameters<typeof finishRun>): Promise<void> {
+  const [deps, run] = args;
+  if (!(await finishRun(...args))) await finishRun(deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
 }
 
 /**
