@@ -12,14 +12,13 @@ import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import Redis from 'ioredis';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startFakeOpenAI, now, type FakeOpenAI } from '../test/support/fake-openai';
 import { spawnParley, type ParleyProcess } from '../test/support/process';
-import { dropDatabase, scratchDatabaseUrl, } from '../scripts/scratch-db';
+import { dropDatabase, dropRedisKeys, scratchDatabaseUrl } from '../scripts/scratch-db';
 import { ensureDatabase } from '../src/db/orm';
 import { summary, round } from './stats';
 import { runBenchmark, writeResult } from './harness';
@@ -290,22 +289,7 @@ async function main(): Promise<void> {
     await api?.stop();
     await fake.close();
     await dropDatabase(databaseUrl).catch(() => undefined);
-    await dropKeys(env.REDIS_PREFIX).catch(() => undefined);
-  }
-}
-
-/** Leaves the shared Redis as it found it: every key under this run's prefix goes. */
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+    await dropRedisKeys(REDIS_URL, env.REDIS_PREFIX).catch(() => undefined);
   }
 }
 

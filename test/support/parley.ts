@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startParley, type ParleyApp } from '../../src/server/app';
-import { dropDatabase, scratchDatabaseUrl } from '../../scripts/scratch-db';
+import { dropDatabase, dropRedisKeys, scratchDatabaseUrl } from '../../scripts/scratch-db';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -96,6 +96,8 @@ export async function startTestParley(opts: TestParleyOptions = {}): Promise<Tes
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
       if (!opts.databaseUrl) await dropDatabase(databaseUrl);
+      // The node that made up the prefix owns its keys (streams, queue, rate windows): they go with it.
+      if (opts.redis && !opts.redisPrefix) await dropRedisKeys(TEST_REDIS_URL, redisPrefix);
     },
   };
 }
