@@ -83,4 +83,7 @@ export class RunEventLogError extends Error {
 export const runEnded = (runId: string) =>
   new RunEventLogError(RunEventLogErrorCode.RUN_ENDED, `run ${runId} has ended; its event log accepts no more events`, runId);
 
+/** True for the log's refusal to append after a terminal event: someone else ended the run first. */
+export const isRunEnded = (err: unknown): boolean => err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED;
+
 export const logClosed = () => new RunEventLogError(RunEventLogErrorCode.LOG_CLOSED, 'run event log is closed');

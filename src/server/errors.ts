@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from '../logger';
-import { RunEventLogError, RunEventLogErrorCode } from '../events/run-event.types';
+import { isRunEnded, type RunEventLogError } from '../events/run-event.types';
 
 /** Every error a client can see carries one of these in `extensions.code`. */
 export enum ErrorCode {
@@ -94,8 +94,9 @@ export function toAppError(err: unknown): AppError | undefined {
   const rateLimited = err instanceof Error && err.message.startsWith('You are trying to access');
   if (rateLimited) return new AppError(ErrorCode.RATE_LIMITED, err.message);
   // A command that lost a race with the run's end (e.g. tool outputs submitted while it was being cancelled).
-  if (err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED) {
-    return conflict(`Run ${err.runId} has already ended`, { runId: err.runId });
+  if (isRunEnded(err)) {
+    const { runId } = err as RunEventLogError;
+    return conflict(`Run ${runId} has already ended`, { runId });
   }
   return fromDriverError(err) ?? fromDriverError(cause);
 }

@@ -2,14 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgUuidArray } from '../../db/sql';
 import { Message } from './message.entity';
 
-/** Part of the path to `leafId`: `limit` messages from depth `fromDepth` (all of them when `limit` is null). */
+/** Part of the path to `leafId`: `limit` messages from depth `fromDepth`. */
 export interface PathSlice {
   leafId: string;
   fromDepth: number;
-  limit: number | null;
+  limit: number;
 }
 
-export const pathSliceKey = (s: PathSlice): string => `${s.leafId}:${s.fromDepth}:${s.limit ?? ''}`;
+export const pathSliceKey = (s: PathSlice): string => `${s.leafId}:${s.fromDepth}:${s.limit}`;
 
 /**
  * Slices of branch paths, for many leaves at once, in one recursive
@@ -34,25 +34,25 @@ export async function loadPathSlices(
      )
      select m.*, req.leaf_id as slice_leaf_id, req.from_depth as slice_from, req.lim as slice_limit
        from req join path on path.leaf_id = req.leaf_id join messages m on m.id = path.id
-      where (path.depth >= req.from_depth and (req.lim is null or path.depth < req.from_depth + req.lim))
+      where path.depth >= req.from_depth and path.depth < req.from_depth + req.lim
          or path.id = req.leaf_id
       order by req.leaf_id, req.from_depth, req.lim, path.depth`,
     [
       pgUuidArray(slices.map((s) => s.leafId)),
       `{${slices.map((s) => s.fromDepth).join(',')}}`,
-      `{${slices.map((s) => (s.limit === null ? 'NULL' : s.limit)).join(',')}}`,
+      `{${slices.map((s) => s.limit).join(',')}}`,
     ],
   );
   const entities = mapPathRows(em, rows, ['slice_leaf_id', 'slice_from', 'slice_limit']);
   const out = new Map<string, { leaf: Message | undefined; messages: Message[] }>();
   for (const row of rows) {
-    const slice = { leafId: row.slice_leaf_id as string, fromDepth: row.slice_from as number, limit: row.slice_limit as number | null };
+    const slice = { leafId: row.slice_leaf_id as string, fromDepth: row.slice_from as number, limit: row.slice_limit as number };
     const key = pathSliceKey(slice);
     const entry = out.get(key) ?? { leaf: undefined, messages: [] };
     const message = entities.get(row.id as string)!;
     if (message.id === slice.leafId) entry.leaf = message;
     const depth = row.depth as number;
-    if (depth >= slice.fromDepth && (slice.limit === null || depth < slice.fromDepth + slice.limit)) entry.messages.push(message);
+    if (depth >= slice.fromDepth && depth < slice.fromDepth + slice.limit) entry.messages.push(message);
     out.set(key, entry);
   }
   return out;

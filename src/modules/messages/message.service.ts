@@ -79,21 +79,21 @@ export class MessageService {
    */
   private async assertAnswersCall(em: EntityManager, conversationId: string, parentId: string | undefined, toolCallId: string | null | undefined): Promise<void> {
     if (!toolCallId) throw badInput('toolCallId', 'is required for TOOL messages');
-    // The parent, and on up through the other answers of its turn: the walk stops at the first non-TOOL message.
-    const chain = parentId
-      ? await em.getConnection().execute<{ role: MessageRole; tool_calls: ToolCallPart[] | null }[]>(
-          `with recursive up as (
-             select id, parent_id, role, tool_calls from messages where id = ? and conversation_id = ?
-             union all
-             select m.id, m.parent_id, m.role, m.tool_calls from messages m join up on m.id = up.parent_id where up.role = 'TOOL'
-           )
-           select role, tool_calls from up`,
-          [parentId, conversationId],
-        )
-      : [];
-    if (parentId && !chain.length) return;
-    const turn = chain.find((m) => m.role !== MessageRole.TOOL);
-    if (turn?.role === MessageRole.ASSISTANT && (turn.tool_calls ?? []).some((c) => c.id === toolCallId)) return;
+    if (parentId) {
+      // The parent, and on up through the other answers of its turn: the walk stops at the first non-TOOL message.
+      const chain = await em.getConnection().execute<{ role: MessageRole; tool_calls: ToolCallPart[] | null }[]>(
+        `with recursive up as (
+           select id, parent_id, role, tool_calls from messages where id = ? and conversation_id = ?
+           union all
+           select m.id, m.parent_id, m.role, m.tool_calls from messages m join up on m.id = up.parent_id where up.role = 'TOOL'
+         )
+         select role, tool_calls from up`,
+        [parentId, conversationId],
+      );
+      if (!chain.length) return;
+      const turn = chain.find((m) => m.role !== MessageRole.TOOL);
+      if (turn?.role === MessageRole.ASSISTANT && (turn.tool_calls ?? []).some((c) => c.id === toolCallId)) return;
+    }
     throw badInput('toolCallId', `answers no tool call of the assistant message before it: ${JSON.stringify(toolCallId)}`);
   }
 

@@ -1,10 +1,10 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
+import { MAX_TOKEN_COUNT } from '../usage/usage.types';
 import { ProviderError, type CompletedToolCall, type FinishReason, type ProviderEvent, type ProviderUsage } from './provider.types';
 
 /** Longest tool call id or tool name Parley stores (varchar(200)); an upstream sending more is broken. */
 export const MAX_TOOL_FIELD = 200;
-const MAX_INT = 2_147_483_647;
 
 /**
  * Turns OpenAI-compatible stream chunks into provider events. Pure and
@@ -146,7 +146,7 @@ function checkToolCallDelta(tc: ToolCallDelta, provider: string): void {
 /** A token count as Postgres stores it: what an upstream reports out of range (negative, fractional, huge) is clamped. */
 function tokens(v: unknown): number {
   const n = typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
-  return Math.min(Math.max(n, 0), MAX_INT);
+  return Math.min(Math.max(n, 0), MAX_TOKEN_COUNT);
 }
 
 function toUsage(u: RawUsage): ProviderUsage {

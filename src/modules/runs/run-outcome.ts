@@ -1,8 +1,8 @@
-import { RunEventLogError, RunEventLogErrorCode, type RunEventLog } from '../../events/run-event-log';
+import { isRunEnded, type RunEventLog } from '../../events/run-event-log';
 import type { RunSignals } from '../../queue/run-signals';
 import { ContextBudgetError } from '../context/context.errors';
 import { ProviderError } from '../providers/provider.types';
-import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
+import { MAX_TOKEN_COUNT, ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 import { RunStatus, type Run, type RunErrorPart } from './run.entity';
 import type { RunStore } from './run-store';
 
@@ -18,9 +18,8 @@ export class StopRun extends Error {
   }
 }
 
-/** Token totals are Postgres ints: a sum of clamped steps is clamped again rather than overflowing the run's row. */
-const MAX_INT = 2_147_483_647;
-const sum = (a: number, b: number) => Math.min(a + b, MAX_INT);
+/** A sum of clamped steps is clamped again rather than overflowing the run's row. */
+const sum = (a: number, b: number) => Math.min(a + b, MAX_TOKEN_COUNT);
 
 export const addUsage = (a: UsageColumns, b: UsageColumns): UsageColumns => ({
   promptTokens: sum(a.promptTokens, b.promptTokens),
@@ -91,9 +90,6 @@ export async function appendCancelled(log: RunEventLog, runId: string, previousS
   await log.append(runId, { type: 'RunStatusChanged', status: RunStatus.CANCELLED, previousStatus });
   await log.append(runId, { type: 'RunCancelled' });
 }
-
-/** True for the log's refusal to append after a terminal event: someone else ended the run first. */
-export const isRunEnded = (err: unknown): boolean => err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED;
 
 /**
  * Ends a run the executor was running with `status`, from one of `from`. A

@@ -21,6 +21,9 @@ export class UsageType {
   costUsd!: number;
 }
 
+/** Token counts are Postgres ints: anything larger is clamped here, never left to overflow a row. */
+export const MAX_TOKEN_COUNT = 2_147_483_647;
+
 export interface UsageColumns {
   promptTokens: number;
   completionTokens: number;
