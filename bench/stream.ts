@@ -165,6 +165,9 @@ async function main(): Promise<void> {
     REDIS_PREFIX: `parley-bench-${randomBytes(4).toString('hex')}:`,
     PARLEY_ADMIN_KEY: adminKey,
     PARLEY_PROVIDERS: JSON.stringify({ up: { baseUrl: fake.url, apiKey: 'x' } }),
+    // One user starts every run of the benchmark: the per-user caps are not what it measures.
+    PARLEY_MAX_ACTIVE_RUNS_PER_USER: '1000',
+    PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: '100000',
     LOG_LEVEL: 'warn',
   };
   let api: ParleyProcess | undefined;

@@ -44,6 +44,7 @@ const envSchema = z.object({
   PARLEY_DEMO_TOKEN_DELAY_MS: z.coerce.number().int().min(0).max(5000).default(20),
   PARLEY_RUN_EVENT_RETENTION_S: z.coerce.number().int().min(1).default(86_400),
   PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  PARLEY_MAX_ACTIVE_RUNS_PER_USER: z.coerce.number().int().min(1).default(20),
   PARLEY_TOOL_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -75,6 +76,8 @@ export interface Config {
   runEventRetentionSeconds: number;
   toolTimeoutMs: number;
   runsPerMinute: number;
+  /** Runs one user may have queued or in progress at once; past it a start is refused (RATE_LIMITED). */
+  maxActiveRunsPerUser: number;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
 }
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runEventRetentionSeconds: e.PARLEY_RUN_EVENT_RETENTION_S,
     toolTimeoutMs: e.PARLEY_TOOL_TIMEOUT_MS,
     runsPerMinute: e.PARLEY_RATE_LIMIT_RUNS_PER_MINUTE,
+    maxActiveRunsPerUser: e.PARLEY_MAX_ACTIVE_RUNS_PER_USER,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

@@ -10,6 +10,11 @@ export interface RunJob {
    * claimed run's own tip wins if they differ.
    */
   tipId?: string;
+  /**
+   * Lower is taken first, FIFO among equals (BullMQ's convention): the fair
+   * queue's round number for the run's user (see run-admission.ts). Absent = 1.
+   */
+  priority?: number;
 }
 
 export type RunJobHandler = (job: RunJob, attempt: number) => Promise<void>;
@@ -32,6 +37,7 @@ export const JOB_BACKOFF_MS = 1_000;
 
 export class MemoryRunQueue implements RunQueue {
   private handler?: RunJobHandler;
+  /** Ordered by priority, FIFO among equals, as BullMQ orders prioritized jobs. */
   private readonly backlog: { job: RunJob; attempt: number }[] = [];
   private readonly retries = new Set<NodeJS.Timeout>();
   private running = 0;
@@ -45,7 +51,7 @@ export class MemoryRunQueue implements RunQueue {
 
   async enqueue(job: RunJob): Promise<void> {
     if (this.closed) throw new Error('queue closed');
-    this.backlog.push({ job, attempt: 1 });
+    this.push({ job, attempt: 1 });
     this.pump();
   }
 
@@ -74,10 +80,23 @@ export class MemoryRunQueue implements RunQueue {
     }
   }
 
+  private push(entry: { job: RunJob; attempt: number }): void {
+    const priority = entry.job.priority ?? 1;
+    // After the last entry of the same or a better (lower) priority: a binary search for the insertion point.
+    let lo = 0;
+    let hi = this.backlog.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.backlog[mid].job.priority ?? 1) <= priority) lo = mid + 1;
+      else hi = mid;
+    }
+    this.backlog.splice(lo, 0, entry);
+  }
+
   private retryLater(entry: { job: RunJob; attempt: number }, delayMs: number): void {
     const timer = setTimeout(() => {
       this.retries.delete(timer);
-      this.backlog.push(entry);
+      this.push(entry);
       this.pump();
     }, delayMs);
     timer.unref();
@@ -128,6 +147,7 @@ export class BullRunQueue implements RunQueue {
 
   async enqueue(job: RunJob): Promise<void> {
     await this.queue.add('run', job, {
+      priority: job.priority ?? 1,
       removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 24 * 3600 },
       // A stalled job (its worker died) is picked up again; the executor then decides how to end it.

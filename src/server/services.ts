@@ -56,6 +56,7 @@ export function createServices(rt: Runtime) {
       tools: rt.tools,
       defaultModel: rt.config.defaultModel ?? 'demo/demo',
       store: new RunStore(rt.orm.em),
+      maxActiveRunsPerUser: rt.config.maxActiveRunsPerUser,
     }),
   };
 }

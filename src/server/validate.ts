@@ -34,11 +34,26 @@ export const LIMITS = {
   systemPrompt: 50_000,
   email: 320,
   model: 200,
+  /** Ids and names of tool calls (OpenAI's own ids are ~30 characters). */
+  toolCallId: 200,
+  /** Tool calls in one assistant message: OpenAI's limit on the tools of one request. */
+  toolCalls: 128,
+  /** Server-side tools named by an agent or a run's settings (there are far fewer of them). */
+  tools: 50,
+  /** Client-side tools declared by one run: OpenAI's limit on the tools of one request. */
+  clientTools: 128,
+  /** Nesting of a JSON document a client sends whole (importConversation's data). */
+  jsonDepth: 32,
 } as const;
+
+/** Every list a client sends has a bound: refused here, named by its field, before anything looks at its items. */
+export function requireListSize(list: readonly unknown[] | undefined | null, field: string, max: number): void {
+  if (list && list.length > max) throw badInput(field, `at most ${max} items`, { max });
+}
 
 export function requireTags(tags: string[] | undefined | null, field = 'tags'): string[] | undefined {
   if (tags === undefined || tags === null) return undefined;
-  if (tags.length > LIMITS.tags) throw badInput(field, `at most ${LIMITS.tags} tags`, { max: LIMITS.tags });
+  requireListSize(tags, field, LIMITS.tags);
   const clean = tags.map((t) => t.trim().toLowerCase());
   for (const t of clean) {
     if (!t) throw badInput(field, 'tags must not be empty');
@@ -59,7 +74,7 @@ export function requireTemperature(value: number | undefined | null, field = 'te
  * The depth is measured without recursion, so an absurdly deep value is
  * refused here instead of overflowing the stack wherever it is serialized.
  */
-export function requireJsonSize(value: unknown, field: string, maxDepth: number, maxChars: number): void {
+export function requireJsonSize(value: unknown, field: string, maxDepth: number, maxChars = Infinity): void {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
@@ -67,5 +82,5 @@ export function requireJsonSize(value: unknown, field: string, maxDepth: number,
     if (depth > maxDepth) throw badInput(field, `must not nest deeper than ${maxDepth} levels`, { maxDepth });
     for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
-  if (JSON.stringify(value).length > maxChars) throw badInput(field, `must be at most ${maxChars} characters as JSON`, { max: maxChars });
+  if (maxChars !== Infinity && JSON.stringify(value).length > maxChars) throw badInput(field, `must be at most ${maxChars} characters as JSON`, { max: maxChars });
 }

@@ -9,7 +9,7 @@ import { SEND, type SendData } from './run-helpers';
 describe('a burst of sendMessage larger than the database pool', () => {
   let p: TestParley;
   beforeAll(async () => {
-    p = await startTestParley({ env: { PARLEY_DEMO_TOKEN_DELAY_MS: '0', PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: '1000' } });
+    p = await startTestParley({ env: { PARLEY_DEMO_TOKEN_DELAY_MS: '0', PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: '1000', PARLEY_MAX_ACTIVE_RUNS_PER_USER: '1000' } });
   });
   afterAll(() => p?.stop());
 

@@ -8,7 +8,7 @@ import { RUN_EVENTS, SEND, type RunEventsData, type SendData } from './run-helpe
 describe('a burst of runEvents subscriptions on a fresh Redis-mode node', () => {
   let p: TestParley;
   beforeAll(async () => {
-    p = await startTestParley({ redis: true, env: { PARLEY_DEMO_TOKEN_DELAY_MS: '5', PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: '1000' } });
+    p = await startTestParley({ redis: true, env: { PARLEY_DEMO_TOKEN_DELAY_MS: '5', PARLEY_RATE_LIMIT_RUNS_PER_MINUTE: '1000', PARLEY_MAX_ACTIVE_RUNS_PER_USER: '1000' } });
   });
   afterAll(() => p?.stop());
 

@@ -1,8 +1,8 @@
 import type { Context, Viewer } from '../../server/context';
-import { badInput, notFound } from '../../server/errors';
+import { notFound } from '../../server/errors';
 import { ownedBy } from '../../server/ownership';
 import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
-import { LIMITS, optionalText, requireId, requireTemperature, requireText } from '../../server/validate';
+import { LIMITS, optionalText, requireId, requireListSize, requireTemperature, requireText } from '../../server/validate';
 import { Agent } from './agent.entity';
 import type { CreateAgentInput, DeleteAgentInput, UpdateAgentInput } from './agent.inputs';
 
@@ -70,7 +70,7 @@ export class AgentService {
     if (input.instructions != null) out.instructions = optionalText(input.instructions, 'instructions', LIMITS.instructions);
     if (input.temperature != null) out.temperature = requireTemperature(input.temperature);
     if (input.tools != null) {
-      if (input.tools.length > 50) throw badInput('tools', 'at most 50 tools');
+      requireListSize(input.tools, 'tools', LIMITS.tools);
       const tools = [...new Set(input.tools)];
       this.catalog.checkTools(tools, 'tools');
       out.tools = tools;

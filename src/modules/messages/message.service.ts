@@ -3,7 +3,7 @@ import type { Context, Viewer } from '../../server/context';
 import { badInput, notFound } from '../../server/errors';
 import { isAdmin } from '../../server/ownership';
 import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
-import { LIMITS, optionalId, optionalText, requireId, requireText } from '../../server/validate';
+import { LIMITS, optionalId, optionalText, requireId, requireListSize, requireText } from '../../server/validate';
 import type { ConversationService } from '../conversations/conversation.service';
 import type { Conversation } from '../conversations/conversation.entity';
 import { Message, MessageRole, type ToolCallPart } from './message.entity';
@@ -62,7 +62,7 @@ export class MessageService {
         // An assistant turn that only calls tools has no text, as the runs themselves store it.
         content: requireText(input.content, 'content', LIMITS.content, { allowEmpty: input.role === MessageRole.ASSISTANT && Boolean(input.toolCalls?.length) }),
         reasoning: optionalText(input.reasoning, 'reasoning', LIMITS.content),
-        toolCalls: input.toolCalls?.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })),
+        toolCalls: requireToolCalls(input.toolCalls),
         toolCallId: optionalText(input.toolCallId, 'toolCallId', 200),
         model: optionalText(input.model, 'model', LIMITS.model),
       }, input.setActive ? 'move' : 'keep'),
@@ -107,4 +107,14 @@ export class MessageService {
   ): Promise<Message> {
     return insertMessage(em, conversation.id, parentId, data, activeLeaf);
   }
+}
+
+/** appendMessage's tool calls, bounded in number and in each part's length, as imports bound them. */
+function requireToolCalls(calls: AppendMessageInput['toolCalls']): ToolCallPart[] | undefined {
+  requireListSize(calls, 'toolCalls', LIMITS.toolCalls);
+  return calls?.map((t) => ({
+    id: requireText(t.id, 'toolCalls.id', LIMITS.toolCallId),
+    name: requireText(t.name, 'toolCalls.name', LIMITS.toolCallId),
+    arguments: requireText(t.arguments, 'toolCalls.arguments', LIMITS.content, { allowEmpty: true }),
+  }));
 }

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { AppError, ErrorCode, badInput, conflict, notFound } from '../../server/errors';
-import { LIMITS, optionalId, optionalText, requireJsonSize, requireTemperature, requireText } from '../../server/validate';
+import { LIMITS, optionalId, requireListSize, optionalText, requireJsonSize, requireTemperature, requireText } from '../../server/validate';
 import { isRunEnded, type RunEventLog } from '../../events/run-event-log';
 import type { RunQueue } from '../../queue/run-queue';
 import type { RunSignals } from '../../queue/run-signals';
@@ -22,6 +22,7 @@ import type { RunService } from './run.service';
 import type { RunOptions } from './run-options';
 import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
 import type { RunStore } from './run-store';
+import { admitRun, resumePriority } from './run-admission';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Bounds of a client tool's parameter schema: generous for real schemas, far from what breaks serialization. */
@@ -39,6 +40,8 @@ export interface RunCommandDeps {
   tools: ToolRegistry;
   defaultModel: string;
   store: RunStore;
+  /** PARLEY_MAX_ACTIVE_RUNS_PER_USER */
+  maxActiveRunsPerUser: number;
 }
 
 /**
@@ -59,7 +62,7 @@ export class RunCommandService {
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
     const onActiveLeaf = !opts.asRoot && !explicitParentId;
-    const { conversation, message, run, queued } = await this.inTransaction(ctx, undefined, async (tx) => {
+    const { conversation, message, run, queued, priority } = await this.inTransaction(ctx, undefined, async (tx) => {
       const { em } = tx;
       const conversation = await this.conversation(tx, viewer, input.conversationId, onActiveLeaf);
       const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
@@ -72,13 +75,13 @@ export class RunCommandService {
     });
     this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
     // The message is kept if the run cannot be queued: the error names it, for startRun on it.
-    await this.enqueue(ctx, run, queued, run.inputMessage?.id, { messageId: message.id });
+    await this.enqueue(ctx, run, queued, { tipId: run.inputMessage?.id, priority }, { messageId: message.id });
     return { message, run };
   }
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const explicitMessageId = optionalId(input.messageId, 'messageId');
-    const { run, queued } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (tx) => {
+    const { run, queued, priority } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (tx) => {
       const { em } = tx;
       const conversation = await this.conversation(tx, viewer, input.conversationId, !explicitMessageId);
       const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
@@ -91,7 +94,7 @@ export class RunCommandService {
       await this.assertBranchIdle(em, conversation.id, messageId);
       return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
     });
-    await this.enqueue(ctx, run, queued, run.inputMessage?.id);
+    await this.enqueue(ctx, run, queued, { tipId: run.inputMessage?.id, priority });
     return run;
   }
 
@@ -142,13 +145,14 @@ export class RunCommandService {
       throw conflict(`Run ${run.id} is ${run.status}, not waiting for tool outputs`, { status: run.status });
     }
     const pending = run.pendingToolCalls ?? [];
+    requireListSize(input.toolOutputs, 'toolOutputs', LIMITS.toolCalls);
     const given = new Map(input.toolOutputs.map((o) => [o.toolCallId, o.output]));
     const missing = pending.filter((c) => !given.has(c.id)).map((c) => c.id);
     const unknown = [...given.keys()].filter((id) => !pending.some((c) => c.id === id));
     if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
     if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
     if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
-    const tipId = await this.inTransaction(ctx, undefined, async ({ em }) => {
+    const { tipId, priority } = await this.inTransaction(ctx, undefined, async ({ em }) => {
       // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
       const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
@@ -162,9 +166,10 @@ export class RunCommandService {
       locked.pendingToolCalls = undefined;
       locked.status = RunStatus.QUEUED;
       await em.flush();
-      return tip;
+      return { tipId: tip, priority: await resumePriority(em, viewer.id) };
     });
-    await this.enqueue(ctx, run, this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION }), tipId);
+    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION });
+    await this.enqueue(ctx, run, queued, { tipId, priority });
     ctx.em.clear();
     return this.deps.runs.get(ctx, viewer, run.id);
   }
@@ -204,7 +209,8 @@ export class RunCommandService {
    * starts). If the commit fails, the run id was never given to anyone and its
    * lone event expires with the stale-run TTL.
    */
-  private async createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<{ run: Run; queued: Promise<unknown> }> {
+  private async createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<{ run: Run; queued: Promise<unknown>; priority: number }> {
+    const { priority } = await admitRun(em, viewer.id, this.deps.maxActiveRunsPerUser);
     const run = await insertEntity(em, Run, {
       conversation,
       owner: em.getReference('User', viewer.id) as never,
@@ -217,7 +223,7 @@ export class RunCommandService {
     });
     const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
     queued.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
-    return { run, queued };
+    return { run, queued, priority };
   }
 
   /**
@@ -265,10 +271,10 @@ export class RunCommandService {
    * it ends FAILED (ENQUEUE_FAILED) here, and the request answers
    * SERVICE_UNAVAILABLE with the run's id (the cause is logged, not shown).
    */
-  private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, tipId: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
+  private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, job: { tipId?: string; priority: number }, details: Record<string, unknown> = {}): Promise<void> {
     try {
       await queued;
-      await this.deps.queue.enqueue({ runId: run.id, tipId });
+      await this.deps.queue.enqueue({ runId: run.id, ...job });
     } catch (err) {
       // Cancelled before its QUEUED event was written (a cancel racing a submit): it ended, nothing to undo.
       if (isRunEnded(err)) throw err;
@@ -309,6 +315,8 @@ export class RunCommandService {
       if (s.maxSteps < 1 || s.maxSteps > 100) throw badInput('settings.maxSteps', 'must be between 1 and 100');
       options.maxSteps = s.maxSteps;
     }
+    requireListSize(s.tools, 'settings.tools', LIMITS.tools);
+    requireListSize(s.clientTools, 'settings.clientTools', LIMITS.clientTools);
     if (s.tools) {
       const unknown = s.tools.filter((t) => !this.deps.tools.get(t));
       if (unknown.length) throw badInput('settings.tools', `unknown tools: ${unknown.join(', ')}`);

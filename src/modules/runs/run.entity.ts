@@ -28,6 +28,11 @@ export interface RunErrorPart {
 @Entity({ tableName: 'runs' })
 @Index({ properties: ['conversation', 'createdAt'] })
 @Index({ properties: ['owner', 'createdAt'] })
+// The per-user active-run cap counts through it (run-admission.ts): only runs holding or awaiting a worker slot.
+@Index({
+  name: 'runs_owner_slot',
+  expression: 'create index "runs_owner_slot" on "runs" ("owner_id") where "status" in (\'QUEUED\', \'IN_PROGRESS\', \'CANCELLING\')',
+})
 @Unique({
   name: 'runs_one_active_per_branch',
   expression:

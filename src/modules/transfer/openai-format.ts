@@ -41,7 +41,7 @@ const messageSchema = z
           function: z.object({ name: z.string().min(1).max(ID_LENGTH), arguments: text(LIMITS.content) }),
         }),
       )
-      .max(128)
+      .max(LIMITS.toolCalls)
       .optional(),
     tool_call_id: z.string().min(1).max(ID_LENGTH).optional(),
   })

@@ -111,7 +111,7 @@ const messageSchema = z
     reasoning: text(LIMITS.content).nullish(),
     toolCalls: z
       .array(z.object({ id: docId, name: z.string().min(1).max(ID_LENGTH), arguments: text(LIMITS.content) }))
-      .max(128)
+      .max(LIMITS.toolCalls)
       .nullish(),
     toolCallId: docId.nullish(),
     model: z.string().max(LIMITS.model).nullish(),

@@ -1,6 +1,6 @@
 import type { Context, Viewer } from '../../server/context';
 import { badInput, notFound } from '../../server/errors';
-import { LIMITS, optionalId, requireText } from '../../server/validate';
+import { LIMITS, optionalId, requireJsonSize, requireText } from '../../server/validate';
 import { newId } from '../../db/base.entity';
 import { Conversation } from '../conversations/conversation.entity';
 import { planImport } from './import-tree';
@@ -39,6 +39,8 @@ export class TransferService {
    * multi-row inserts, ids fresh and mapped from the document's.
    */
   async import(ctx: Context, viewer: Viewer, input: ImportConversationInput): Promise<{ conversation: Conversation; messageCount: number }> {
+    // Nesting is bounded before anything walks the document: a deep one would overflow the stack where it is serialized.
+    requireJsonSize(input.data, 'data', LIMITS.jsonDepth);
     const draft = input.format === ConversationFormat.PARLEY ? parseParleyDocument(input.data) : parseOpenAIMessages(input.data);
     const title = input.title == null ? (draft.title ?? DEFAULT_IMPORT_TITLE) : requireText(input.title, 'title', LIMITS.title);
     if (draft.settings.model) this.checkModel(ctx, draft.settings.model);
