@@ -5,6 +5,7 @@ import { Migration20261122045347 } from './Migration20261122045347';
 import { Migration20261122050934 } from './Migration20261122050934';
 import { Migration20261201034635 } from './Migration20261201034635';
 import { Migration20261204155518 } from './Migration20261204155518';
+import { Migration20261204161951 } from './Migration20261204161951';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122043955', class: Migration20261122043955 },
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122050934', class: Migration20261122050934 },
   { name: 'Migration20261201034635', class: Migration20261201034635 },
   { name: 'Migration20261204155518', class: Migration20261204155518 },
+  { name: 'Migration20261204161951', class: Migration20261204161951 },
 ];

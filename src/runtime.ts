@@ -11,6 +11,9 @@ import { ProviderRegistry } from './modules/providers/provider-registry';
 import { createBuiltinRegistry } from './modules/tools/builtin-tools';
 import { MemoryToolCache, RedisToolCache } from './modules/tools/tool-cache';
 import type { ToolRegistry } from './modules/tools/tool-registry';
+import { LocalLeaderLock, RedisLeaderLock } from './queue/leader-lock';
+import { RunReconciler } from './modules/runs/run-reconciler';
+import { RunStore } from './modules/runs/run-store';
 
 /**
  * Everything an API node and a worker share: database, Redis connections, run
@@ -93,6 +96,18 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     cleanups.push(() => eventLog.close());
     // The queue closes first on shutdown (registered last): running jobs finish before the log and database go.
     cleanups.push(() => queue.close());
+    // Every process (API node or worker) is a candidate; the lock's holder ends runs nobody else will.
+    const reconciler = new RunReconciler({
+      store: new RunStore(orm.em),
+      log: eventLog,
+      signals,
+      logger,
+      lock: redis ? new RedisLeaderLock(redis, `${config.redisPrefix}run-reconciler`, Math.max(1_000, 3 * config.reconcileIntervalMs)) : new LocalLeaderLock(),
+      leaseMs: config.runLeaseMs,
+      requiresActionTtlSeconds: config.requiresActionTtlSeconds,
+      intervalMs: config.reconcileIntervalMs,
+    }).start();
+    cleanups.push(() => reconciler.stop());
 
     const providers = new ProviderRegistry({
       openaiBaseUrl: config.openaiBaseUrl,

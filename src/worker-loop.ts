@@ -1,6 +1,7 @@
 import type { Runtime } from './runtime';
 import { RunExecutor } from './modules/runs/run-executor';
 import { RunStore } from './modules/runs/run-store';
+import { RunHeartbeat } from './modules/runs/run-heartbeat';
 import { Run, RunStatus } from './modules/runs/run.entity';
 import { ProviderSummarizer } from './modules/context/summarizer';
 import { preloadEncodings } from './modules/context/tokenizer';
@@ -12,7 +13,12 @@ import { preloadEncodings } from './modules/context/tokenizer';
  * job detection hands them to a live worker instead.
  */
 export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }): Promise<RunExecutor> {
-  const store = new RunStore(rt.orm.em);
+  // A worker rides out a short Postgres outage (a restart, a failover) instead of losing the run's answer.
+  const store = new RunStore(rt.orm.em, {
+    budgetMs: rt.config.dbRetryMs,
+    onRetry: (err, attempt, delayMs) => rt.logger.warn({ err, attempt, delayMs }, 'run write failed; retrying'),
+  });
+  const heartbeat = new RunHeartbeat(store, Math.max(100, Math.floor(rt.config.runLeaseMs / 4)), rt.logger);
   const executor = new RunExecutor({
     store,
     log: rt.eventLog,
@@ -21,6 +27,9 @@ export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }
     tools: rt.tools,
     logger: rt.logger,
     defaultMaxSteps: rt.config.maxSteps,
+    runTimeoutMs: rt.config.runTimeoutMs,
+    requiresActionTtlSeconds: rt.config.requiresActionTtlSeconds,
+    heartbeat,
     summarizer: new ProviderSummarizer(rt.providers, rt.config.summaryModel),
   });
   if (opts.recoverOrphans) {

@@ -156,6 +156,8 @@ export type CreateAgentInput = {
   model: Scalars['String']['input'];
   /** Display name. */
   name: Scalars['String']['input'];
+  /** Execution deadline of this agent's runs in milliseconds (1000–86400000); a run's own settings.timeoutMs wins. Default: the server's PARLEY_RUN_TIMEOUT_MS. */
+  runTimeoutMs?: InputMaybe<Scalars['Int']['input']>;
   /** Sampling temperature (0–2). */
   temperature?: InputMaybe<Scalars['Float']['input']>;
   /** Tool names the agent may call. */
@@ -332,6 +334,8 @@ export type RunSettingsInput = {
   maxTokens?: InputMaybe<Scalars['Int']['input']>;
   /** Sampling temperature (0–2). */
   temperature?: InputMaybe<Scalars['Float']['input']>;
+  /** Execution deadline in milliseconds (1000–86400000), counted from each time a worker takes the run up; past it the run ends FAILED (RUN_TIMEOUT), keeping its partial answer. Default: the agent's runTimeoutMs, then the server's PARLEY_RUN_TIMEOUT_MS. */
+  timeoutMs?: InputMaybe<Scalars['Int']['input']>;
   /** Server tools the model may call (default: the agent's tools). */
   tools?: InputMaybe<Array<Scalars['String']['input']>>;
 };
@@ -435,6 +439,8 @@ export type UpdateAgentInput = {
   model?: InputMaybe<Scalars['String']['input']>;
   /** New name. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** New execution deadline of this agent's runs in milliseconds (1000–86400000). */
+  runTimeoutMs?: InputMaybe<Scalars['Int']['input']>;
   /** New temperature. */
   temperature?: InputMaybe<Scalars['Float']['input']>;
   /** New tool list (replaces the old one). */

@@ -1,6 +1,7 @@
-import type { RunEventLog } from './run-event-log';
-import { isTerminal, logClosed, runEnded, type RunEvent, type RunEventBody } from './run-event.types';
-import { DEFAULT_TAIL_OPTIONS, RunEventTail, type TailListener, type TailOptions } from './run-event-tail';
+import type { RunEventLog, RunLogHead, SubscribeOptions } from './run-event-log';
+import { isTerminal, logClosed, runEnded, type AppendOptions, type RunEvent, type RunEventBody } from './run-event.types';
+import { DEFAULT_TAIL_OPTIONS, RunEventTail, type RunEventPage, type TailListener, type TailOptions } from './run-event-tail';
+import { LOST_EPOCH_PREFIX, nextEpoch } from './run-event-continuity';
 
 export interface MemoryRunEventLogOptions {
   retentionSeconds: number;
@@ -16,6 +17,8 @@ interface RunState {
   /** Contiguous by seq; events[0] may be past 1 once trimmed to maxLen. */
   events: RunEvent[];
   lastSeq: number;
+  /** Set by the first append; undefined while only listeners hold the state. */
+  epoch: string | undefined;
   ended: boolean;
   listeners: Set<TailListener>;
   expiry: NodeJS.Timeout | null;
@@ -24,7 +27,9 @@ interface RunState {
 /**
  * Single-process twin of the Redis log, for the embedded (no REDIS_URL) mode
  * and for tests: same seq, terminal, retention and trimming rules. Appends are
- * synchronous under the hood, so atomicity comes from the event loop.
+ * synchronous under the hood, so atomicity comes from the event loop. It
+ * loses a log only by expiry, but keeps the Redis log's epoch rules so the
+ * twin and its tests cannot drift.
  * Events are shared with every subscriber: treat them as read-only.
  */
 export class MemoryRunEventLog implements RunEventLog {
@@ -36,12 +41,14 @@ export class MemoryRunEventLog implements RunEventLog {
     this.tail = options.tail ?? DEFAULT_TAIL_OPTIONS;
   }
 
-  async append(runId: string, body: RunEventBody): Promise<RunEvent> {
+  async append(runId: string, body: RunEventBody, options: AppendOptions = {}): Promise<RunEvent> {
     if (this.closed) throw logClosed();
     const run = this.state(runId);
     if (run.ended) throw runEnded(runId);
-    // Envelope last so a body carrying stray seq/runId/at cannot override it.
-    const event = { ...body, seq: run.lastSeq + 1, runId, at: new Date().toISOString() } as RunEvent;
+    // No log yet: this append creates it, or finds it lost (expired under a run that still appends).
+    run.epoch ??= options.create ? nextEpoch() : `${LOST_EPOCH_PREFIX}${nextEpoch()}`;
+    // Envelope last so a body carrying stray seq/runId/at/epoch cannot override it.
+    const event = { ...body, seq: run.lastSeq + 1, runId, at: new Date().toISOString(), epoch: run.epoch } as RunEvent;
     run.lastSeq = event.seq;
     run.events.push(event);
     this.trim(run);
@@ -56,19 +63,33 @@ export class MemoryRunEventLog implements RunEventLog {
   }
 
   async read(runId: string, after: number, limit?: number): Promise<RunEvent[]> {
+    return this.slice(runId, after, limit);
+  }
+
+  private slice(runId: string, after: number, limit?: number): RunEvent[] {
     const run = this.runs.get(runId);
     if (!run || run.events.length === 0) return [];
     const start = Math.max(0, Math.floor(after) + 1 - run.events[0].seq);
     return run.events.slice(start, limit === undefined ? undefined : start + Math.max(0, limit));
   }
 
-  subscribe(runId: string, after: number, signal?: AbortSignal): AsyncIterable<RunEvent> {
+  subscribe(runId: string, after: number, signal?: AbortSignal, options?: SubscribeOptions): AsyncIterable<RunEvent> {
     if (this.closed) throw logClosed();
-    return new RunEventTail(this, runId, after, this.tail, signal);
+    return new RunEventTail(this, runId, after, this.tail, signal, options);
   }
 
   async lastSeq(runId: string): Promise<number> {
     return this.runs.get(runId)?.lastSeq ?? 0;
+  }
+
+  async head(runId: string): Promise<RunLogHead> {
+    const run = this.runs.get(runId);
+    return { seq: run?.lastSeq ?? 0, epoch: run?.epoch ?? null };
+  }
+
+  /** @internal The tail's store read. */
+  async page(runId: string, after: number, limit: number): Promise<RunEventPage> {
+    return { events: this.slice(runId, after, limit), epoch: this.runs.get(runId)?.epoch ?? null };
   }
 
   async close(): Promise<void> {
@@ -100,7 +121,7 @@ export class MemoryRunEventLog implements RunEventLog {
   private state(runId: string): RunState {
     let run = this.runs.get(runId);
     if (!run) {
-      run = { events: [], lastSeq: 0, ended: false, listeners: new Set(), expiry: null };
+      run = { events: [], lastSeq: 0, epoch: undefined, ended: false, listeners: new Set(), expiry: null };
       this.runs.set(runId, run);
     }
     return run;

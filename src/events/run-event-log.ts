@@ -1,8 +1,20 @@
-import type { RunEvent, RunEventBody } from './run-event.types';
+import type { AppendOptions, RunEvent, RunEventBody } from './run-event.types';
 import { MemoryRunEventLog } from './memory-run-event-log';
 import { RedisRunEventLog } from './redis-run-event-log';
 
 export * from './run-event.types';
+export { continues, isLostEpoch, type ReaderPosition } from './run-event-continuity';
+
+/** Where a run's log stands: its last seq and its epoch (null when there is no log). */
+export interface RunLogHead {
+  seq: number;
+  epoch: string | null;
+}
+
+export interface SubscribeOptions {
+  /** The run's log must exist (the run is past QUEUED): a missing log is a loss, not a run yet to start. */
+  expectLog?: boolean;
+}
 
 /**
  * The single source for streaming a run: workers append typed events, API
@@ -10,8 +22,12 @@ export * from './run-event.types';
  * without it (single node) an in-memory twin gives the same semantics.
  */
 export interface RunEventLog {
-  /** Appends atomically, assigning the next gap-free seq (1, 2, 3 …) for that run, and notifies live readers. Appending after a terminal event throws. */
-  append(runId: string, body: RunEventBody): Promise<RunEvent>;
+  /**
+   * Appends atomically, assigning the next gap-free seq (1, 2, 3 …) for that run, and notifies live readers.
+   * Appending after a terminal event throws. The run's first append passes `create`; any other that finds
+   * no log recreates it marked lost, so readers end with EVENTS_LOST instead of skipping.
+   */
+  append(runId: string, body: RunEventBody, options?: AppendOptions): Promise<RunEvent>;
   /** Events with seq > after, in order (bounded by limit). */
   read(runId: string, after: number, limit?: number): Promise<RunEvent[]>;
   /**
@@ -19,11 +35,15 @@ export interface RunEventLog {
    * with no gap and no duplicate even under races between replay and live
    * delivery; completes after yielding the terminal event; also completes
    * (returns) when `signal` aborts. If the run has no log at all (unknown or
-   * expired) it waits for events — the caller authorizes runs before subscribing.
+   * expired) it waits for events — the caller authorizes runs before subscribing —
+   * unless `expectLog` says it must exist. Throws EVENTS_LOST (RunEventLogError,
+   * with `lastSafeSeq`) after the last event it can vouch for when continuity breaks.
    */
-  subscribe(runId: string, after: number, signal?: AbortSignal): AsyncIterable<RunEvent>;
+  subscribe(runId: string, after: number, signal?: AbortSignal, options?: SubscribeOptions): AsyncIterable<RunEvent>;
   /** Highest seq so far (0 if none). */
   lastSeq(runId: string): Promise<number>;
+  /** Highest seq and the log's epoch, read together. */
+  head(runId: string): Promise<RunLogHead>;
   /** Completes every open subscription and releases connections and timers. */
   close(): Promise<void>;
 }

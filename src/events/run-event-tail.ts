@@ -1,4 +1,5 @@
-import { isTerminal, type RunEvent } from './run-event.types';
+import { eventsLost, isTerminal, type RunEvent } from './run-event.types';
+import { continues, type ReaderPosition } from './run-event-continuity';
 
 /**
  * One subscriber's view of a run: replay from the store, then live events,
@@ -11,13 +12,24 @@ import { isTerminal, type RunEvent } from './run-event.types';
  * yielded strictly as `cursor + 1`; anything at or below the cursor is a
  * duplicate (replay and live overlap), anything above it is a gap that the
  * store fills, because an event is stored before it is announced.
+ *
+ * Seq order alone cannot tell a duplicate from an event of a log that was
+ * lost and recreated (its seqs start again at 1), so every event — duplicates
+ * included — and every store read is checked with `continues()` first; a
+ * break ends the iterator with EVENTS_LOST after the last event it vouches for.
  */
 
 /** What the tail needs from a log implementation. */
 export interface TailSource {
-  read(runId: string, after: number, limit: number): Promise<RunEvent[]>;
+  /** Events after `after` and the log's epoch (null: no log), read together. */
+  page(runId: string, after: number, limit: number): Promise<RunEventPage>;
   /** Starts live delivery to `listener`; `ready` resolves once no later append can be missed. */
   listen(runId: string, listener: TailListener): { ready: Promise<void>; stop(): void };
+}
+
+export interface RunEventPage {
+  events: RunEvent[];
+  epoch: string | null;
 }
 
 export interface TailListener {
@@ -49,7 +61,8 @@ const NONE: RunEvent[] = [];
  * Like any async iterator, `next()` must not be called again before it settles.
  */
 export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListener {
-  private cursor: number;
+  /** The reader's position: `seq` is the cursor, the last seq yielded (or the `after` given). */
+  private readonly pos: ReaderPosition;
   private page: RunEvent[] = NONE;
   private pageAt = 0;
   private live: RunEvent[] = [];
@@ -72,8 +85,9 @@ export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListen
     after: number,
     private readonly options: TailOptions,
     private readonly signal?: AbortSignal,
+    continuity: { expectLog?: boolean } = {},
   ) {
-    this.cursor = Math.max(0, Math.floor(after));
+    this.pos = { seq: Math.max(0, Math.floor(after)), epoch: undefined, expectLog: continuity.expectLog === true };
     if (signal?.aborted) this.finished = true;
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -128,7 +142,7 @@ export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListen
       }
       const event = this.take();
       if (event) {
-        this.cursor = event.seq;
+        this.pos.seq = event.seq;
         this.gapReadIssued = false;
         if (isTerminal(event)) this.finish();
         return { done: false, value: event };
@@ -165,8 +179,9 @@ export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListen
       this.gapPending = false;
       this.gapReadIssued = true;
     }
-    const page = await this.source.read(this.runId, this.cursor, this.options.pageSize);
+    const { events: page, epoch } = await this.source.page(this.runId, this.pos.seq, this.options.pageSize);
     if (this.finished) return;
+    this.check(epoch);
     this.page = page;
     this.pageAt = 0;
     // A full page means there may be more; keep reading before trusting live events.
@@ -178,22 +193,24 @@ export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListen
       const e = this.page[this.pageAt++];
       // Pages come from the store, which is authoritative: a jump past
       // cursor + 1 means older events were trimmed or expired, not delayed.
-      if (e.seq > this.cursor) return e;
+      this.check(e.epoch, e.seq);
+      if (e.seq > this.pos.seq) return e;
     }
     this.page = NONE;
     this.pageAt = 0;
     while (this.liveAt < this.live.length) {
       const e = this.live[this.liveAt];
-      if (e.seq <= this.cursor) {
+      this.check(e.epoch);
+      if (e.seq <= this.pos.seq) {
         this.liveAt++;
         continue;
       }
-      if (e.seq === this.cursor + 1 || this.gapReadIssued) {
-        // After a gap read that brought nothing new, the missing events are
-        // gone from the store (trimmed or expired): move on rather than spin.
+      if (e.seq === this.pos.seq + 1) {
         this.liveAt++;
         return e;
       }
+      // A gap read brought nothing new: the missing events are gone from the store (trimmed or expired).
+      if (this.gapReadIssued) throw eventsLost(this.runId, this.pos.seq);
       this.gapPending = true;
       this.mustRead = true;
       return undefined;
@@ -203,6 +220,12 @@ export class RunEventTail implements AsyncIterableIterator<RunEvent>, TailListen
       this.liveAt = 0;
     }
     return undefined;
+  }
+
+  /** Throws EVENTS_LOST unless `epoch` (and `seq`, from the store) continue what this tail has yielded. */
+  private check(epoch: string | null | undefined, seq?: number): void {
+    if (!continues(this.pos, epoch, seq)) throw eventsLost(this.runId, this.pos.seq);
+    if (epoch) this.pos.epoch = epoch;
   }
 
   private sleep(): Promise<void> {

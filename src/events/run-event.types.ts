@@ -48,8 +48,23 @@ export type RunEventBody =
 
 export type RunEventType = RunEventBody['type'];
 
-/** Envelope added by the log: `seq` is gap-free per run, starting at 1. */
-export type RunEvent = RunEventBody & { seq: number; runId: string; at: string };
+/**
+ * Envelope added by the log: `seq` is gap-free per run, starting at 1.
+ * `epoch` is internal (the GraphQL types do not expose it): it names the
+ * incarnation of the run's log the event was stored in, so a reader can tell
+ * a log that was lost and recreated from the one it has been reading (see
+ * run-event-continuity.ts). Absent only on events stored before epochs existed.
+ */
+export type RunEvent = RunEventBody & { seq: number; runId: string; at: string; epoch?: string };
+
+export interface AppendOptions {
+  /**
+   * This append creates the run's log (the run's first event, QUEUED with no
+   * previous status). Any other append that finds no log knows the log was
+   * lost, and starts a new one marked as such.
+   */
+  create?: boolean;
+}
 
 export const TERMINAL_EVENT_TYPES = ['RunCompleted', 'RunFailed', 'RunCancelled'] as const;
 
@@ -66,6 +81,8 @@ export enum RunEventLogErrorCode {
   RUN_ENDED = 'RUN_ENDED',
   /** The log itself was closed (process shutting down). */
   LOG_CLOSED = 'LOG_CLOSED',
+  /** A reader cannot prove its events continue: the log was lost, recreated or trimmed under it. */
+  EVENTS_LOST = 'EVENTS_LOST',
 }
 
 /** The one error type of the events module; services map `code` to API errors. */
@@ -74,6 +91,8 @@ export class RunEventLogError extends Error {
     readonly code: RunEventLogErrorCode,
     message: string,
     readonly runId?: string,
+    /** EVENTS_LOST: the last seq the reader could vouch for; everything after it must be refetched. */
+    readonly lastSafeSeq?: number,
   ) {
     super(message);
     this.name = 'RunEventLogError';
@@ -87,3 +106,14 @@ export const runEnded = (runId: string) =>
 export const isRunEnded = (err: unknown): boolean => err instanceof RunEventLogError && err.code === RunEventLogErrorCode.RUN_ENDED;
 
 export const logClosed = () => new RunEventLogError(RunEventLogErrorCode.LOG_CLOSED, 'run event log is closed');
+
+export const eventsLost = (runId: string, lastSafeSeq: number) =>
+  new RunEventLogError(
+    RunEventLogErrorCode.EVENTS_LOST,
+    `The event log of run ${runId} lost events after seq ${lastSafeSeq}: query run(id) and its message for the rest`,
+    runId,
+    lastSafeSeq,
+  );
+
+export const isEventsLost = (err: unknown): err is RunEventLogError =>
+  err instanceof RunEventLogError && err.code === RunEventLogErrorCode.EVENTS_LOST;

@@ -9,6 +9,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { execute } from 'graphql';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { createRuntime, type Runtime } from '../runtime';
@@ -21,6 +22,10 @@ import { mountHealth } from './health';
 import type { Context } from './context';
 import { startWorker } from '../worker-loop';
 import { sharedSubscribe } from './shared-subscription';
+import { createHttpRateLimits } from './http-rate-limits';
+import { createWsLimits } from './ws-limits';
+import { createQueryGuard } from './query-guard';
+import { collapseStopErrors, deadlinePlugin, httpDeadline, stopOnAbort, withDeadline } from './operation-deadline';
 
 export interface ParleyApp {
   url: string;
@@ -56,37 +61,62 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     const bootstrapAdminKey = await ensureAdmin(runtime.orm.em.fork(), config.adminKey);
     if (config.worker === 'inline') await startWorker(runtime, { recoverOrphans: !config.redisUrl });
     const services = createServices(runtime);
-    const schema = await createSchema();
+    // PARLEY_GUARDRAILS=off (benchmarks) leaves resolvers unwrapped and operations without a deadline.
+    const schema = config.guardrails ? stopOnAbort(await createSchema()) : await createSchema();
+    const guard = createQueryGuard(config);
+    const timeoutMs = config.guardrails ? config.operationTimeoutMs : undefined;
     const deps = { orm: runtime.orm, services, logger };
     const format = formatError(logger);
 
     const app = express();
     app.disable('x-powered-by');
+    app.set('trust proxy', config.trustProxy);
     const httpServer: Server = createServer(app);
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+    // A message over the body limit closes its socket with 1009, as HTTP answers 413.
+    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+    const wsLimits = createWsLimits({ config, rateLimits: services.rateLimits, redis: runtime.redis, logger });
+    const httpLimits = createHttpRateLimits(services.rateLimits);
+    stops.push(async () => wsLimits.close());
     const wsCleanup = useServer(
       {
         schema,
-        subscribe: sharedSubscribe,
+        connectionInitWaitTimeout: config.wsInitTimeoutMs,
+        // Limits first: a refused operation costs no parsing.
+        onSubscribe: async (ctx, id, payload) => (await wsLimits.admit(ctx, id)) ?? guard.onSubscribe(schema, payload),
+        onComplete: (ctx, id) => wsLimits.release(ctx, id),
+        onClose: (ctx) => wsLimits.closed(ctx),
+        execute: withDeadline(timeoutMs, execute),
+        // The deadline covers setting the subscription up, then each event's execution on its own.
+        subscribe: withDeadline(timeoutMs, (args) => sharedSubscribe(args, withDeadline(timeoutMs, execute))),
         onConnect: async (ctx) => {
           const params = ctx.connectionParams ?? {};
           const auth = params.authorization ?? params.Authorization;
           const probe = await buildContext(deps, typeof auth === 'string' ? auth : undefined);
           if (!probe.viewer) return false; // graphql-ws closes with 4403 Forbidden
+          wsLimits.connected(ctx, probe.viewer);
           (ctx.extra as Record<string, unknown>).authorization = auth;
           return true;
         },
         context: (ctx) => buildContext(deps, (ctx.extra as { authorization?: string }).authorization),
         onNext: (_ctx, _id, _payload, _args, result) =>
-          result.errors ? { ...result, errors: result.errors.map((e) => format(e, e)) } : undefined,
-        onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e, e)),
+          result.errors ? { ...result, errors: collapseStopErrors(result.errors.map((e) => format(e, e))) } : undefined,
+        onError: (ctx, id, _payload, errors) => {
+          wsLimits.release(ctx, id);
+          return errors.map((e) => format(e, e));
+        },
       },
       wsServer,
     );
 
     const apollo = new ApolloServer<Context>({
       schema,
+      // Enforced by the guard's validation rules (PARLEY_INTROSPECTION), the same for both transports.
       introspection: true,
+      parseOptions: guard.parseOptions,
+      validationRules: guard.validationRules,
+      // Batched requests (a JSON array body) stay off: one document per request keeps every limit
+      // per request. Apollo answers an array with 400 and code BAD_REQUEST (BAD_USER_INPUT for clients).
+      allowBatchedHttpRequests: false,
       includeStacktraceInErrorResponses: false,
       // Shutdown is ours (src/process.ts: drain, close sockets and pools, exit). Apollo's own
       // SIGTERM handler (on whenever NODE_ENV is not "test") raced it: our stop() then waited
@@ -97,6 +127,9 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // No @cacheControl hints are used; the default plugin would still wrap every field resolution.
         ApolloServerPluginCacheControlDisabled(),
+        guard.apolloPlugin,
+        httpLimits.plugin,
+        deadlinePlugin(timeoutMs),
         { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       ],
     });
@@ -111,9 +144,11 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     });
     app.use(
       '/graphql',
-      express.json({ limit: '5mb' }),
+      express.json({ limit: config.maxBodyBytes }),
+      httpLimits.shortcut,
       expressMiddleware(apollo, {
-        context: async ({ req, res }) => buildContext(deps, req.headers.authorization, res.locals.requestId as string),
+        context: async ({ req, res }) =>
+          buildContext(deps, req.headers.authorization, res.locals.requestId as string, httpDeadline(res), req.ip),
       }),
     );
     // Body-parser failures (malformed JSON, oversized body) answer in GraphQL's shape, not an HTML page.
@@ -139,6 +174,7 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     stops.push(() => apollo.stop());
     const port = (httpServer.address() as AddressInfo).port;
     const url = `http://localhost:${port}/graphql`;
+    if (!config.guardrails) logger.warn('PARLEY_GUARDRAILS=off: no query cost, rate, active-run or timeout limits. For benchmarks only, never for a node that faces users');
     logger.info({ url, redis: Boolean(runtime.redis), embeddedPostgres: !config.databaseUrl, worker: config.worker }, 'Parley is listening');
     return { url, port, runtime, services, logger, bootstrapAdminKey, stop };
   } catch (err) {

@@ -5,6 +5,7 @@ import type { Context, Viewer } from './context';
 import { createLoaders } from './loaders';
 import type { Services } from './services';
 import { AppError, ErrorCode, toAppError, unauthenticated } from './errors';
+import { Deadline } from './operation-deadline';
 
 export interface ContextDeps {
   orm: MikroORM;
@@ -16,7 +17,13 @@ export interface ContextDeps {
  * Builds the per-request context. Authentication failures are remembered, not
  * thrown: anonymous-safe fields still work and protected ones report why.
  */
-export async function buildContext(deps: ContextDeps, authorization: string | undefined, requestId?: string): Promise<Context> {
+export async function buildContext(
+  deps: ContextDeps,
+  authorization: string | undefined,
+  requestId?: string,
+  deadline = new Deadline(),
+  clientIp?: string,
+): Promise<Context> {
   const em = deps.orm.em.fork();
   const id = requestId ?? randomUUID();
   const logger = deps.logger.child({ requestId: id });
@@ -31,7 +38,7 @@ export async function buildContext(deps: ContextDeps, authorization: string | un
     authError = toAppError(err) ?? new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Authentication could not be checked right now; retry the request');
     if (!(err instanceof AppError)) logger.error({ err }, 'authentication error');
   }
-  return { requestId: id, em, viewer, authError, loaders: createLoaders(em), services: deps.services, logger };
+  return { requestId: id, em, viewer, clientIp, authError, loaders: createLoaders(em), services: deps.services, logger, deadline };
 }
 
 function bearer(header: string | undefined): string | undefined {

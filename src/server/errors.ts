@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from '../logger';
-import { isRunEnded, type RunEventLogError } from '../events/run-event.types';
+import { isEventsLost, isRunEnded, type RunEventLogError } from '../events/run-event.types';
 
 /** Every error a client can see carries one of these in `extensions.code`. */
 export enum ErrorCode {
@@ -13,6 +13,20 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** A finished run's event log is past its retention (or was lost with an in-memory log); read the run instead. */
   EVENTS_EXPIRED = 'EVENTS_EXPIRED',
+  /**
+   * A run's event stream cannot prove it continues (its log was lost, e.g. Redis restarted without
+   * persistence): events up to `extensions.lastSafeSeq` are good; refetch `run(id)` and its message.
+   */
+  EVENTS_LOST = 'EVENTS_LOST',
+  /**
+   * The document asks for too much (tokens, depth, aliases, directives or estimated cost) and was
+   * refused before running; extensions say which measure and its limit (`cost`/`maxCost`, …).
+   */
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  /** The operation ran past PARLEY_OPERATION_TIMEOUT_MS (`extensions.timeoutMs`) and was stopped. */
+  OPERATION_TIMEOUT = 'OPERATION_TIMEOUT',
+  /** The client closed the connection and its operation was stopped; only logs see this one. */
+  OPERATION_CANCELLED = 'OPERATION_CANCELLED',
   /** A backing service (Redis) failed mid-request; what was half-done has been undone or ended. Retry. */
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -62,6 +76,12 @@ const graphqlCodes = {
   INTERNAL_SERVER_ERROR: ErrorCode.INTERNAL_SERVER_ERROR,
 } satisfies Record<string, ErrorCode>;
 
+/**
+ * graphql-js stops parsing at `maxTokens` with a plain syntax error ("Document contains more that
+ * N tokens"); its message is the only sign that the document was too large rather than malformed.
+ */
+const TOKEN_LIMIT = /Document contains more th(?:an|at) (\d+) tokens/;
+
 /** Postgres SQLSTATEs that mean the client asked for something impossible. */
 function fromDriverError(err: unknown): AppError | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -91,8 +111,11 @@ export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   const cause = (err as { cause?: unknown } | undefined)?.cause;
   if (cause instanceof AppError) return cause;
-  const rateLimited = err instanceof Error && err.message.startsWith('You are trying to access');
-  if (rateLimited) return new AppError(ErrorCode.RATE_LIMITED, err.message);
+  // A refusal raised in validation or before execution (query limits) travels as a GraphQLError around it.
+  if (err instanceof GraphQLError && err.originalError instanceof AppError) return err.originalError;
+  // A run event stream that broke mid-subscription reaches graphql-ws wrapped in a GraphQLError.
+  const lost = [err, cause, err instanceof GraphQLError ? err.originalError : undefined].find(isEventsLost);
+  if (lost) return new AppError(ErrorCode.EVENTS_LOST, lost.message, { runId: lost.runId, lastSafeSeq: lost.lastSafeSeq });
   // A command that lost a race with the run's end (e.g. tool outputs submitted while it was being cancelled).
   if (isRunEnded(err)) {
     const { runId } = err as RunEventLogError;
@@ -118,6 +141,11 @@ export function formatError(logger: Logger) {
       };
     }
     const given = formatted.extensions?.code;
+    const tokens = given === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT.exec(formatted.message) : null;
+    if (tokens) {
+      const maxTokens = Number(tokens[1]);
+      return { message: `The document has more than ${maxTokens} tokens`, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, maxTokens } };
+    }
     if (typeof given === 'string' && given in graphqlCodes && given !== 'INTERNAL_SERVER_ERROR') {
       const code = graphqlCodes[given as keyof typeof graphqlCodes];
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };

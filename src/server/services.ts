@@ -31,7 +31,7 @@ export function createServices(rt: Runtime) {
     providers: rt.providers,
     tools: rt.tools,
     auth: new AuthService(rt.config.jwtSecret),
-    rateLimits: createRateLimits({ runs: rt.config.runsPerMinute }, rt.redis, rt.config.redisPrefix),
+    rateLimits: createRateLimits(rt.config.rateLimits, rt.redis, rt.config.redisPrefix),
     users: new UserService(),
     agents,
     conversations,

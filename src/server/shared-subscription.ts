@@ -34,14 +34,16 @@ function eventKey(payload: unknown): string | undefined {
   return e && typeof e.runId === 'string' && typeof e.seq === 'number' ? `${e.runId}:${e.seq}` : undefined;
 }
 
-async function executeShared(args: ExecutionArgs, opKey: string, payload: unknown): Promise<ExecutionResult> {
+type Execute = (args: ExecutionArgs) => Promise<ExecutionResult> | ExecutionResult;
+
+async function executeShared(args: ExecutionArgs, opKey: string, payload: unknown, run: Execute): Promise<ExecutionResult> {
   const ek = eventKey(payload);
-  if (!ek) return execute({ ...args, rootValue: payload });
+  if (!ek) return run({ ...args, rootValue: payload });
   const key = `${ek}\u0000${opKey}`;
   const hit = results.get(key);
   if (hit) return hit;
   // The promise is shared, so subscribers that receive the event at the same moment wait for one execution.
-  const pending = Promise.resolve(execute({ ...args, rootValue: payload }));
+  const pending = Promise.resolve(run({ ...args, rootValue: payload }));
   if (results.size >= MAX_CACHED) results.delete(results.keys().next().value as string);
   results.set(key, pending);
   const result = await pending;
@@ -50,11 +52,15 @@ async function executeShared(args: ExecutionArgs, opKey: string, payload: unknow
 }
 
 /**
- * Drop-in for graphql-js `subscribe`, given to graphql-ws. A hand-written
- * iterator rather than an async generator: `return()` must release the source
- * at once, even while a `next()` is waiting for an event that may never come.
+ * Drop-in for graphql-js `subscribe`, given to graphql-ws; `run` executes each
+ * event (graphql-js `execute` by default). A hand-written iterator rather than
+ * an async generator: `return()` must release the source at once, even while
+ * a `next()` is waiting for an event that may never come.
  */
-export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+export async function sharedSubscribe(
+  args: ExecutionArgs,
+  run: Execute = execute,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
@@ -65,7 +71,7 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
     async next() {
       const next = await iterator.next();
       if (next.done) return done;
-      return { done: false, value: await executeShared(args, opKey, next.value) };
+      return { done: false, value: await executeShared(args, opKey, next.value, run) };
     },
     async return() {
       await iterator.return?.();

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import {
   createRunEventLog,
+  isLostEpoch,
   RunEventLogError,
   RunEventLogErrorCode,
   type RunEvent,
@@ -61,7 +62,8 @@ function expectContiguous(events: RunEvent[], from: number, to: number): void {
 }
 
 async function appendRun(log: RunEventLog, runId: string, n: number, terminal = true): Promise<void> {
-  for (let i = 1; i <= n; i++) await log.append(runId, token(i));
+  // The first append creates the run's log, as the run's QUEUED event does in production.
+  for (let i = 1; i <= n; i++) await log.append(runId, token(i), { create: i === 1 });
   if (terminal) await log.append(runId, done);
 }
 
@@ -85,7 +87,7 @@ describe.each([
   it('assigns gap-free seqs under 50 concurrent appends', async () => {
     const log = make();
     const runId = newRun();
-    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(runId, token(i))));
+    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(runId, token(i), { create: i === 0 })));
     expect(appended.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expectContiguous(await log.read(runId, 0), 0, 50);
     expect(await log.lastSeq(runId)).toBe(50);
@@ -94,7 +96,7 @@ describe.each([
   it('returns the envelope and round-trips the body through JSON', async () => {
     const log = make();
     const runId = newRun();
-    const e = await log.append(runId, { type: 'ToolCallCompleted', stepIndex: 1, toolCallId: 'c1', name: 'x', arguments: '{"q":"\\"é"}' });
+    const e = await log.append(runId, { type: 'ToolCallCompleted', stepIndex: 1, toolCallId: 'c1', name: 'x', arguments: '{"q":"\\"é"}' }, { create: true });
     expect(e).toMatchObject({ seq: 1, runId, type: 'ToolCallCompleted', arguments: '{"q":"\\"é"}' });
     expect(new Date(e.at).toISOString()).toBe(e.at);
     expect(await log.read(runId, 0)).toEqual([e]);
@@ -140,7 +142,7 @@ describe.each([
     subscribers.push(subscribe(0)); // before the run exists
     const writer = (async () => {
       for (let i = 1; i < total; i++) {
-        await log.append(runId, token(i));
+        await log.append(runId, token(i), { create: i === 1 });
         if (i % 5 === 0) await new Promise(setImmediate);
       }
       await log.append(runId, done);
@@ -230,6 +232,30 @@ describe.each([
     expectContiguous(got, 0, 121);
   });
 
+  it('starts a log that an append finds missing as lost, and its readers end with EVENTS_LOST', async () => {
+    const log = make();
+    const runId = newRun();
+    await log.append(runId, token(1)); // not the creating append: the log must have existed and is gone
+    const head = await log.head(runId);
+    expect(head.seq).toBe(1);
+    expect(isLostEpoch(head.epoch!)).toBe(true);
+    await expectLost(log.subscribe(runId, 0), runId, 0);
+    await expect(log.append(runId, done)).resolves.toMatchObject({ seq: 2, epoch: head.epoch });
+  });
+
+  it('gives every event of a run the epoch its creating append chose', async () => {
+    const log = make();
+    const [a, b] = [newRun(), newRun()];
+    await appendRun(log, a, 3);
+    await appendRun(log, b, 1, false);
+    const events = await log.read(a, 0);
+    expect(new Set(events.map((e) => e.epoch)).size).toBe(1);
+    expect((await log.head(a)).epoch).toBe(events[0].epoch);
+    expect(isLostEpoch(events[0].epoch!)).toBe(false);
+    expect((await log.head(b)).epoch).not.toBe(events[0].epoch);
+    expect(await log.head(newRun())).toEqual({ seq: 0, epoch: null });
+  });
+
   it('completes open subscriptions on close', async () => {
     const log = make();
     const pending = collect(log.subscribe(newRun(), 0));
@@ -239,6 +265,93 @@ describe.each([
     await expect(log.append(newRun(), token(1))).rejects.toMatchObject({ code: RunEventLogErrorCode.LOG_CLOSED });
   });
 });
+
+async function expectLost(events: AsyncIterable<RunEvent>, runId: string, lastSafeSeq: number, got: RunEvent[] = []): Promise<void> {
+  const err = await (async () => {
+    for await (const e of events) got.push(e);
+  })().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RunEventLogError);
+  expect(err).toMatchObject({ code: RunEventLogErrorCode.EVENTS_LOST, runId, lastSafeSeq });
+}
+
+/** What Redis restarting without persistence does to one run: its keys are gone. */
+async function loseRun(log: RedisRunEventLog, runId: string): Promise<void> {
+  await admin.del(log.metaKey(runId), log.streamKey(runId));
+}
+
+/** Resolves once `n` events were received: waits for events, not time. */
+function received(got: RunEvent[], n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => (got.length >= n ? resolve() : setImmediate(poll));
+    poll();
+  });
+}
+
+describe('RedisRunEventLog when Redis loses a run mid-stream', () => {
+  it('ends a live subscriber with EVENTS_LOST at the last event it had, not with skipped seqs', async () => {
+    const log = makeRedis();
+    const runId = newRun();
+    const got: RunEvent[] = [];
+    const ended = expectLost(log.subscribe(runId, 0), runId, 5, got);
+    await appendRun(log, runId, 5, false);
+    await received(got, 5);
+    await loseRun(log, runId);
+    // The worker carries on, its appends not creating ones: seqs 1… again, in a lost log.
+    for (let i = 6; i <= 13; i++) await log.append(runId, token(i));
+    await log.append(runId, done);
+    await ended;
+    expectContiguous(got, 0, 5);
+    const recreated = await log.read(runId, 0);
+    expect(recreated.map((e) => e.seq)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+    expect(recreated.every((e) => isLostEpoch(e.epoch!))).toBe(true);
+    // Readers that come later cannot vouch for anything either.
+    await expectLost(log.subscribe(runId, 3), runId, 3);
+    await expectLost(log.subscribe(runId, 0, undefined, { expectLog: true }), runId, 0);
+  });
+
+  it('ends a subscriber as soon as its pub/sub reconnect finds the log gone, with no further append', async () => {
+    const prefix = `${PREFIX}loss-${randomUUID().slice(0, 6)}:`;
+    const log = makeRedis({ prefix });
+    const runId = newRun();
+    const got: RunEvent[] = [];
+    const ended = expectLost(log.subscribe(runId, 0), runId, 4, got);
+    await appendRun(log, runId, 4, false);
+    await received(got, 4);
+    await loseRun(log, runId);
+    await killSubscriberConnection(prefix);
+    await ended;
+    expectContiguous(got, 0, 4);
+  });
+
+  it('streams a new run normally after a loss, and an old subscriber of another run is untouched', async () => {
+    const log = makeRedis();
+    const [lost, other] = [newRun(), newRun()];
+    await appendRun(log, lost, 3, false);
+    await appendRun(log, other, 3, false);
+    const otherEvents = collect(log.subscribe(other, 0));
+    await loseRun(log, lost);
+    await log.append(lost, token(4));
+    const fresh = newRun();
+    const freshEvents = collect(log.subscribe(fresh, 0));
+    await appendRun(log, fresh, 20);
+    await appendRun(log, other, 2);
+    expectContiguous(await freshEvents, 0, 21);
+    expectContiguous(await otherEvents, 0, 6);
+  });
+});
+
+async function killSubscriberConnection(prefix: string): Promise<void> {
+  const clients = (await admin.client('LIST')) as string;
+  const ids = clients
+    .split('\n')
+    .filter((line) => line.includes(` name=${prefix}run-events-sub `))
+    .map((line) => /^id=(\d+)/.exec(line)?.[1]);
+  expect(ids).toHaveLength(1);
+  await admin.client('KILL', 'ID', ids[0] as string);
+}
 
 describe('RedisRunEventLog across nodes', () => {
   it('serves a subscriber on node B from a middle seq of a run appended on node A', async () => {
@@ -254,8 +367,11 @@ describe('RedisRunEventLog across nodes', () => {
   it('keeps seqs gap-free with two nodes appending at once', async () => {
     const nodes = [makeRedis(), makeRedis()];
     const runId = newRun();
+    await nodes[0].append(runId, token(0), { create: true });
     await Promise.all(Array.from({ length: 50 }, (_, i) => nodes[i % 2].append(runId, token(i))));
-    expectContiguous(await nodes[1].read(runId, 0), 0, 50);
+    const events = await nodes[1].read(runId, 0);
+    expectContiguous(events, 0, 51);
+    expect(new Set(events.map((e) => e.epoch)).size).toBe(1);
   });
 
   it('stores events under stream ids <seq>-0 and sets the retention TTL at the terminal event', async () => {
@@ -280,13 +396,7 @@ describe('RedisRunEventLog across nodes', () => {
     const received = collect(log.subscribe(runId, 0));
     await appendRun(log, runId, 5, false);
     await sleep(20);
-    const clients = (await admin.client('LIST')) as string;
-    const ids = clients
-      .split('\n')
-      .filter((line) => line.includes(` name=${prefix}run-events-sub `))
-      .map((line) => /^id=(\d+)/.exec(line)?.[1]);
-    expect(ids).toHaveLength(1);
-    await admin.client('KILL', 'ID', ids[0] as string);
+    await killSubscriberConnection(prefix);
     await appendRun(log, runId, 5); // published while the subscriber is reconnecting
     expectContiguous(await received, 0, 11);
   });

@@ -48,7 +48,9 @@ export type FakeScenario =
   | ({ kind: 'truncate'; afterChunks: number; clean?: boolean } & StreamShape)
   | ({ kind: 'malformed'; afterChunks: number } & StreamShape)
   | ({ kind: 'hang'; afterChunks: number; /** never even send headers */ beforeHeaders?: boolean } & StreamShape)
-  | ({ kind: 'error-after'; afterChunks: number; error?: FakeErrorBody } & StreamShape);
+  | ({ kind: 'error-after'; afterChunks: number; error?: FakeErrorBody } & StreamShape)
+  /** After `afterChunks`, a chunk with an empty delta every `everyMs` (default 50) until the client gives up. */
+  | ({ kind: 'empty-deltas'; afterChunks: number; everyMs?: number } & StreamShape);
 
 /** OpenAI's error object, as sent in a 4xx/5xx body or as a mid-stream `data: {"error": …}` event. */
 export interface FakeErrorBody {
@@ -211,6 +213,12 @@ function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest,
           ),
         );
         return res.end();
+      case 'empty-deltas': {
+        const empty = JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, delta: { content: '' }, finish_reason: null }] });
+        const t = setInterval(() => write(empty), scenario.everyMs ?? 50);
+        timers.add(t);
+        return;
+      }
       default:
         return; // hang: stay silent until the client gives up
     }

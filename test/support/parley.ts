@@ -4,6 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startParley, type ParleyApp } from '../../src/server/app';
+import type { Logger } from '../../src/logger';
 import { dropDatabase, dropRedisKeys, scratchDatabaseUrl } from '../../scripts/scratch-db';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -35,6 +36,8 @@ export interface TestParleyOptions {
   /** Reuse an existing database (second node of a cluster) instead of a new scratch one. */
   databaseUrl?: string;
   redisPrefix?: string;
+  /** Receives the node's logs instead of a logger made from LOG_LEVEL (tests that read log lines). */
+  logger?: Logger;
 }
 
 /** A real Parley node on a scratch database (and optionally real Redis), on a free port. */
@@ -53,7 +56,7 @@ export async function startTestParley(opts: TestParleyOptions = {}): Promise<Tes
     ...opts.env,
   });
   const queries: string[] = [];
-  const app = await startParley(config, opts.countQueries ? { onQuery: (sql) => queries.push(sql) } : {});
+  const app = await startParley(config, { logger: opts.logger, ...(opts.countQueries ? { onQuery: (sql: string) => queries.push(sql) } : {}) });
   const url = app.url.replace('localhost', '127.0.0.1');
   const clients: Client[] = [];
   const gql = async <T>(query: string, variables?: Record<string, unknown>, token = adminKey): Promise<GqlResult<T>> => {

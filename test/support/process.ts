@@ -26,7 +26,13 @@ const ROOT = repoRoot();
  * that says it is ready: a TypeScript one (src/main.ts, src/worker.ts) through
  * ts-node, a built one (dist/src/main.js, as `npm start` runs it) with node.
  */
-export function spawnParley(env: Record<string, string>, entry = 'src/main.ts', readyMsg = 'Parley is listening'): Promise<ParleyProcess> {
+export function spawnParley(
+  env: Record<string, string>,
+  entry = 'src/main.ts',
+  readyMsg = 'Parley is listening',
+  /** How long to wait for `readyMsg`: ts-node compiling src/ on a loaded machine can take a while. */
+  startTimeoutMs = 30_000,
+): Promise<ParleyProcess> {
   const loader = entry.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : [];
   const child = spawn(process.execPath, [...loader, '-r', 'reflect-metadata', join(ROOT, entry)], {
     cwd: ROOT,
@@ -36,7 +42,10 @@ export function spawnParley(env: Record<string, string>, entry = 'src/main.ts', 
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${logs.join('\n')}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started process behind
+      reject(new Error(`${entry} did not start:\n${logs.join('\n')}`));
+    }, startTimeoutMs);
     const onLine = (line: string) => {
       logs.push(line);
       try {

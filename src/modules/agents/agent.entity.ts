@@ -4,7 +4,7 @@ import { User } from '../users/user.entity';
 
 @Entity({ tableName: 'agents' })
 @Index({ properties: ['owner', 'createdAt'] })
-export class Agent extends BaseEntity<'description' | 'instructions' | 'temperature' | 'tools' | 'version'> {
+export class Agent extends BaseEntity<'description' | 'instructions' | 'temperature' | 'tools' | 'version' | 'runTimeoutMs'> {
   @ManyToOne(() => User, { deleteRule: 'cascade' })
   owner!: User;
 
@@ -25,6 +25,10 @@ export class Agent extends BaseEntity<'description' | 'instructions' | 'temperat
 
   @Property({ type: 'array', columnType: 'text[]' })
   tools: string[] = [];
+
+  /** Execution deadline of this agent's runs; null: the server default (PARLEY_RUN_TIMEOUT_MS). */
+  @Property({ type: 'integer', nullable: true })
+  runTimeoutMs?: number;
 
   /** Bumped on every update so runs can record which definition they used. */
   @Property({ type: 'integer' })

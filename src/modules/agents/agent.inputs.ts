@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 
 @InputType({ description: 'A new agent.' })
 export class CreateAgentInput {
@@ -19,6 +19,9 @@ export class CreateAgentInput {
 
   @Field(() => [String], { nullable: true, description: 'Tool names the agent may call.' })
   tools?: string[];
+
+  @Field(() => Int, { nullable: true, description: 'Execution deadline of this agent\'s runs in milliseconds (1000–86400000); a run\'s own settings.timeoutMs wins. Default: the server\'s PARLEY_RUN_TIMEOUT_MS.' })
+  runTimeoutMs?: number;
 }
 
 @InputType({ description: 'Changes to an agent; omitted fields stay as they are.' })
@@ -43,6 +46,9 @@ export class UpdateAgentInput {
 
   @Field(() => [String], { nullable: true, description: 'New tool list (replaces the old one).' })
   tools?: string[];
+
+  @Field(() => Int, { nullable: true, description: 'New execution deadline of this agent\'s runs in milliseconds (1000–86400000).' })
+  runTimeoutMs?: number;
 }
 
 @InputType({ description: 'Which agent to delete.' })

@@ -9,6 +9,7 @@ export const toAgentType = (a: Agent): AgentType => ({
   model: a.model,
   temperature: a.temperature ?? null,
   tools: a.tools,
+  runTimeoutMs: a.runTimeoutMs ?? null,
   version: a.version,
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,

@@ -1,9 +1,10 @@
 import type { Context, Viewer } from '../../server/context';
-import { notFound } from '../../server/errors';
+import { badInput, notFound } from '../../server/errors';
 import { ownedBy } from '../../server/ownership';
 import { decodeCursor, encodeCursor, pageSize, toConnection, type Connection } from '../../server/relay';
 import { LIMITS, optionalText, requireId, requireListSize, requireTemperature, requireText } from '../../server/validate';
 import { Agent } from './agent.entity';
+import { RUN_TIMEOUT_MS, isRunTimeout } from '../runs/run-options';
 import type { CreateAgentInput, DeleteAgentInput, UpdateAgentInput } from './agent.inputs';
 
 /** What agents may reference; the run engine supplies the real catalog. */
@@ -24,7 +25,7 @@ export class AgentService {
 
   async list(ctx: Context, viewer: Viewer, first?: number | null, after?: string | null): Promise<Connection<Agent>> {
     const limit = pageSize(first);
-    const afterId = decodeCursor<string>('agent', after);
+    const afterId = decodeCursor('agent', after, 'uuid');
     const rows = await ctx.em.find(
       Agent,
       { owner: viewer.id, ...(afterId ? { id: { $lt: afterId } } : {}) },
@@ -69,6 +70,10 @@ export class AgentService {
     if (input.description != null) out.description = optionalText(input.description, 'description', LIMITS.description);
     if (input.instructions != null) out.instructions = optionalText(input.instructions, 'instructions', LIMITS.instructions);
     if (input.temperature != null) out.temperature = requireTemperature(input.temperature);
+    if (input.runTimeoutMs != null) {
+      if (!isRunTimeout(input.runTimeoutMs)) throw badInput('runTimeoutMs', `must be between ${RUN_TIMEOUT_MS.min} and ${RUN_TIMEOUT_MS.max}`);
+      out.runTimeoutMs = input.runTimeoutMs;
+    }
     if (input.tools != null) {
       requireListSize(input.tools, 'tools', LIMITS.tools);
       const tools = [...new Set(input.tools)];

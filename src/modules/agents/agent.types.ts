@@ -24,6 +24,9 @@ export class AgentType {
   @Field(() => [String], { description: 'Names of the tools the agent may call.' })
   tools!: string[];
 
+  @Field(() => Int, { nullable: true, description: 'Execution deadline of this agent\'s runs in milliseconds; the server default (PARLEY_RUN_TIMEOUT_MS) when null.' })
+  runTimeoutMs!: number | null;
+
   @Field(() => Int, { description: 'Incremented on every update.' })
   version!: number;
 

@@ -46,10 +46,10 @@ export function toListQuery(ownerId: string, args: ListArgs): ListQuery {
     if (f.minCost > 0) query.minCost = f.minCost;
   }
   if (search) {
-    const c = decodeCursor<SearchCursor>('conversationSearch', args.after);
+    const c = decodeCursor('conversationSearch', args.after, ['number', 'timestamp', 'uuid']);
     if (c) query.after = { rank: c[0], updatedAt: c[1], id: c[2] };
   } else {
-    const c = decodeCursor<ListCursor>('conversations', args.after);
+    const c = decodeCursor('conversations', args.after, ['timestamp', 'uuid']);
     if (c) query.after = { updatedAt: c[0], id: c[1] };
   }
   const a = query.after;

@@ -41,7 +41,7 @@ export class MessageService {
     args: { first?: number | null; after?: string | null; leafId?: string | null },
   ): Promise<Connection<Message>> {
     const limit = pageSize(args.first);
-    const afterDepth = decodeCursor<number>('path', args.after);
+    const afterDepth = decodeCursor('path', args.after, 'int');
     const leafId = optionalId(args.leafId, 'leafId') ?? conversation.activeLeafId;
     if (!leafId) return toConnection([], limit, () => '', false);
     const start = afterDepth === undefined ? 0 : afterDepth + 1;

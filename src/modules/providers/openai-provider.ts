@@ -104,17 +104,23 @@ export class OpenAICompatibleProvider implements ChatProvider {
       const stream = await this.client.chat.completions.create(this.body(req), { signal: controller.signal });
       const chunks = stream[Symbol.asyncIterator]();
       const acc = new ChunkAccumulator(this.name);
+      arm('idle', this.idleTimeoutMs);
       for (;;) {
-        arm('idle', this.idleTimeoutMs);
         const next = await this.nextChunk(chunks, acc);
+        if (next === undefined) break;
+        const events = acc.push(next);
+        // Only content is progress: an upstream sending empty deltas (or keep-alive chunks) forever is as
+        // silent as one sending nothing, and must not hold the run past the idle timeout.
+        if (!events.length && !isProgress(next)) continue;
         // Paused while the caller handles our events: a slow consumer is not a silent upstream.
         clearTimeout(watchdog);
-        if (next === undefined) break;
-        for (const event of acc.push(next)) {
+        for (const event of events) {
           progress.yielded = true;
           yield event;
         }
+        arm('idle', this.idleTimeoutMs);
       }
+      clearTimeout(watchdog);
       // The SDK ends an aborted stream silently, so the reason has to be checked here.
       if (req.signal?.aborted) throw cancelled();
       if (timedOut) throw this.timeoutError(timedOut);
@@ -181,6 +187,11 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (retryAfterMs === undefined) return jittered;
     return retryAfterMs > this.maxRetryDelayMs ? undefined : Math.max(retryAfterMs, jittered);
   }
+}
+
+/** A chunk that moves the turn on without producing an event yet: the end of the turn, usage, a tool call's first fragment. */
+function isProgress(chunk: ChatCompletionChunk): boolean {
+  return Boolean(chunk.usage) || (chunk.choices ?? []).some((c) => Boolean(c.finish_reason) || Boolean(c.delta?.tool_calls?.length));
 }
 
 function isOpenAIHost(baseURL: string): boolean {

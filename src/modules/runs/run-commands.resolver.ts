@@ -54,7 +54,7 @@ export class RunCommandsResolver {
 
   @Subscription(() => RunEventInterface, {
     description:
-      'Every event of a run in order, from `after` (exclusive; 0 for all). Replays what was missed, then streams live; completes after the terminal event. A run that ended longer ago than the event retention fails with EVENTS_EXPIRED (read `run(id)` instead).',
+      'Every event of a run in order, from `after` (exclusive; 0 for all). Replays what was missed, then streams live; completes after the terminal event. A run that ended longer ago than the event retention fails with EVENTS_EXPIRED (read `run(id)` instead); a stream that cannot prove it continues (its log was lost, e.g. Redis restarted) fails with EVENTS_LOST and `extensions.lastSafeSeq`, the last event that can be trusted: read `run(id)` and its message for the rest.',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const viewer = requireViewer(ctx);

@@ -19,7 +19,7 @@ import { ACTIVE_STATUSES, ACTIVE_STATUSES_SQL } from './run-state';
 import { appendCancelled, finishRun } from './run-outcome';
 import { insertEntity, isUniqueViolation } from '../../db/sql';
 import type { RunService } from './run.service';
-import type { RunOptions } from './run-options';
+import { RUN_TIMEOUT_MS, isRunTimeout, type RunOptions } from './run-options';
 import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
 import type { RunStore } from './run-store';
 import { admitRun, resumePriority } from './run-admission';
@@ -221,7 +221,8 @@ export class RunCommandService {
       inputMessage: input,
       options: options as Record<string, unknown>,
     });
-    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null });
+    // The run's first event creates its log (its epoch); an append that finds no log later knows it was lost.
+    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null }, { create: true });
     queued.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
     return { run, queued, priority };
   }
@@ -315,6 +316,10 @@ export class RunCommandService {
       if (s.maxSteps < 1 || s.maxSteps > 100) throw badInput('settings.maxSteps', 'must be between 1 and 100');
       options.maxSteps = s.maxSteps;
     }
+    if (s.timeoutMs != null && !isRunTimeout(s.timeoutMs)) throw badInput('settings.timeoutMs', `must be between ${RUN_TIMEOUT_MS.min} and ${RUN_TIMEOUT_MS.max}`);
+    // The run's own deadline, then its agent's; neither: the worker's PARLEY_RUN_TIMEOUT_MS.
+    const timeoutMs = s.timeoutMs ?? agent?.runTimeoutMs;
+    if (timeoutMs != null) options.timeoutMs = timeoutMs;
     requireListSize(s.tools, 'settings.tools', LIMITS.tools);
     requireListSize(s.clientTools, 'settings.clientTools', LIMITS.clientTools);
     if (s.tools) {

@@ -17,6 +17,7 @@ import { RunStepStatus, RunStepType } from './run-step.entity';
 import type { RunStore } from './run-store';
 import { StopRun, addUsage, classifyFailure, finishOrCancel, finishRun, pickUsage } from './run-outcome';
 import type { RunOptions } from './run-options';
+import type { RunHeartbeat } from './run-heartbeat';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 
 export interface RunExecutorDeps {
@@ -27,6 +28,12 @@ export interface RunExecutorDeps {
   tools: ToolRegistry;
   logger: Logger;
   defaultMaxSteps: number;
+  /** PARLEY_RUN_TIMEOUT_MS: the deadline of a run that sets none (nor its agent). */
+  runTimeoutMs: number;
+  /** PARLEY_REQUIRES_ACTION_TTL_S: how long a paused run waits for tool outputs (the reconciler expires it). */
+  requiresActionTtlSeconds: number;
+  /** Keeps the lease of the runs being executed; without it no lease is renewed (tests of the executor alone). */
+  heartbeat?: RunHeartbeat;
   /** Writes SUMMARIZE/HYBRID summaries; without it those strategies fall back to the sliding window. */
   summarizer?: ContextSummarizer;
 }
@@ -83,11 +90,20 @@ export class RunExecutor {
     // The branch path is read while the run is claimed: one round trip on the way to the first token, not two.
     const preloaded = job.tipId ? { tipId: job.tipId, path: loadPath(this.deps.store.em(), job.tipId) } : undefined;
     preloaded?.path.catch(() => undefined); // an unused or failed preload is not an unhandled rejection
+    let release = () => {};
+    let deadline: NodeJS.Timeout | undefined;
     try {
-      const run = await this.deps.store.claim(job.runId);
-      if (run) await this.run(run, abort.signal, preloaded);
-      else await this.notClaimed(job.runId);
+      const run = await this.deps.store.claim(job.runId, this.deps.runTimeoutMs);
+      if (!run) return await this.notClaimed(job.runId);
+      // Ended by someone else (the reconciler after a lost lease): nothing here may write for it any more.
+      release = this.deps.heartbeat?.hold(run.id, () => abort.abort()) ?? release;
+      // The deadline aborts like a cancel, with a reason that classifyFailure turns into RUN_TIMEOUT.
+      const remaining = run.deadlineAt ? new Date(run.deadlineAt).getTime() - Date.now() : this.deps.runTimeoutMs;
+      deadline = setTimeout(() => abort.abort(runTimeout(run)), Math.max(0, remaining));
+      await this.run(run, abort.signal, preloaded);
     } finally {
+      clearTimeout(deadline);
+      release();
       offCancel();
     }
   }
@@ -263,14 +279,14 @@ export class RunExecutor {
     if (exec.totals.timeToFirstTokenMs == null && firstTokenAt !== undefined) {
       exec.totals.timeToFirstTokenMs = firstTokenAt - run.createdAt.getTime();
     }
-    const stepError = err ? classifyFailure(err, exec.signal).error : undefined;
+    const { status: stepStatus, error: stepError } = err ? classifyFailure(err, exec.signal) : { status: undefined, error: undefined };
     const message = await this.deps.store.persistStep(
       run,
       exec.tipId,
       {
         index,
         type: RunStepType.MODEL_CALL,
-        status: err ? (exec.signal.aborted ? RunStepStatus.CANCELLED : RunStepStatus.FAILED) : RunStepStatus.COMPLETED,
+        status: !err ? RunStepStatus.COMPLETED : stepStatus === RunStatus.CANCELLED ? RunStepStatus.CANCELLED : RunStepStatus.FAILED,
         model: run.model,
         usage: stepUsage,
         timeToFirstTokenMs: firstTokenAt === undefined ? undefined : firstTokenAt - startedAt.getTime(),
@@ -345,7 +361,9 @@ export class RunExecutor {
     for (const call of pending) {
       await this.emit(run.id, { type: 'ToolCallCompleted', stepIndex: exec.stepIndex - 1, toolCallId: call.id, name: call.name, arguments: call.arguments });
     }
-    const moved = await this.deps.store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.REQUIRES_ACTION, { pendingToolCalls: pending });
+    // The tool outputs are due by deadlineAt; past it the reconciler ends the run (REQUIRES_ACTION_EXPIRED).
+    const deadlineAt = new Date(Date.now() + this.deps.requiresActionTtlSeconds * 1000);
+    const moved = await this.deps.store.transition(run.id, [RunStatus.IN_PROGRESS], RunStatus.REQUIRES_ACTION, { pendingToolCalls: pending, deadlineAt });
     if (!moved) throw new StopRun(RunStatus.CANCELLED);
     await this.emit(run.id, { type: 'RequiresAction', toolCalls: pending });
     await this.emit(run.id, { type: 'RunStatusChanged', status: RunStatus.REQUIRES_ACTION, previousStatus: RunStatus.IN_PROGRESS });
@@ -369,4 +387,11 @@ export class RunExecutor {
     const client = (exec.options.clientTools ?? []).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
     return [...server, ...client];
   }
+}
+
+/** Why a run's deadline aborted it: the signal's reason, classified FAILED (RUN_TIMEOUT) with its answer so far kept. */
+function runTimeout(run: Run): StopRun {
+  const ms = (run.options as RunOptions | undefined)?.timeoutMs;
+  const limit = ms ? ` of ${ms} ms` : '';
+  return new StopRun(RunStatus.FAILED, { code: 'RUN_TIMEOUT', message: `The run did not finish within its deadline${limit}` });
 }

@@ -13,4 +13,13 @@ export interface RunOptions {
   /** Server tools the model may call; defaults to the agent's tools. */
   tools?: string[];
   clientTools?: ClientToolSpec[];
+  /** Execution deadline from the run's settings or its agent; absent: the server default. */
+  timeoutMs?: number;
 }
+
+/** Bounds of a run's execution deadline, wherever it is set (run settings, agent, PARLEY_RUN_TIMEOUT_MS). */
+export const RUN_TIMEOUT_MS = { min: 1_000, max: 86_400_000 } as const;
+
+/** Whether a run or agent timeout is in range; callers turn `false` into BAD_USER_INPUT on their own field. */
+export const isRunTimeout = (ms: number): boolean => Number.isInteger(ms) && ms >= RUN_TIMEOUT_MS.min && ms <= RUN_TIMEOUT_MS.max;
+

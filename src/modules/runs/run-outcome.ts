@@ -44,6 +44,8 @@ type Outcome = { status: RunStatus.FAILED | RunStatus.INCOMPLETE | RunStatus.CAN
 /** The final status and error for whatever ended an execution. */
 export function classifyFailure(err: unknown, signal: AbortSignal): Outcome {
   if (err instanceof StopRun) return { status: err.status, error: err.error };
+  // A signal aborted with a reason (the run's deadline) says why; a plain abort is a cancel.
+  if (signal.aborted && signal.reason instanceof StopRun) return { status: signal.reason.status, error: signal.reason.error };
   if (err instanceof ContextBudgetError) return { status: RunStatus.FAILED, error: { code: 'CONTEXT_TOO_LARGE', message: err.message } };
   if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
   if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
@@ -75,9 +77,9 @@ export async function finishRun(
     return true;
   }
   await deps.log.append(run.id, { type: 'RunStatusChanged', status, previousStatus });
-  const fresh = totals ?? (await deps.store.load(run.id)) ?? run;
-  const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
   if (status === RunStatus.COMPLETED || status === RunStatus.INCOMPLETE) {
+    const fresh = totals ?? (await deps.store.load(run.id)) ?? run;
+    const usage = { ...ZERO_USAGE, ...pickUsage(fresh) };
     await deps.log.append(run.id, { type: 'RunCompleted', status, usage });
   } else {
     await deps.log.append(run.id, { type: 'RunFailed', error: error ?? { code: 'FAILED', message: 'Run failed' } });
@@ -96,9 +98,9 @@ export async function appendCancelled(log: RunEventLog, runId: string, previousS
  * run that was meanwhile moved to CANCELLING (its signal not here yet) can
  * only become CANCELLED or FAILED and must not be left behind: the cancel wins.
  */
-export async function finishOrCancel(...args: Parameters<typeof finishRun>): Promise<void> {
+export async function finishOrCancel(...args: Parameters<typeof finishRun>): Promise<boolean> {
   const [deps, run] = args;
-  if (!(await finishRun(...args))) await finishRun(deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
+  return (await finishRun(...args)) || finishRun(deps, run, RunStatus.CANCELLED, [RunStatus.CANCELLING]);
 }
 
 /**

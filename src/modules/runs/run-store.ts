@@ -7,6 +7,7 @@ import { Run, RunStatus, type RunErrorPart } from './run.entity';
 import { RunStep, RunStepStatus, RunStepType } from './run-step.entity';
 import { canTransition } from './run-state';
 import type { UsageColumns } from '../usage/usage.types';
+import { withDbRetry, type DbRetryPolicy } from '../../db/retry';
 
 export interface StepRecord {
   index: number;
@@ -22,6 +23,13 @@ export interface StepRecord {
   error?: RunErrorPart;
   startedAt: Date;
   completedAt: Date;
+}
+
+/** A run the reconciler must end, and whether its deadline has passed (null: it has none). */
+export interface ReconcileCandidate {
+  id: string;
+  status: RunStatus;
+  pastDeadline: boolean | null;
 }
 
 export interface StepMessage {
@@ -40,33 +48,43 @@ export interface StepMessage {
  * once, in one transaction.
  */
 export class RunStore {
-  /** `root` is the ORM's global entity manager; every operation works on a fresh fork of it. */
-  constructor(private readonly root: EntityManager) {}
+  /**
+   * `root` is the ORM's global entity manager; every operation works on a fresh fork of it.
+   * `retry`: how a worker's step and status writes ride out a Postgres restart (none for API requests,
+   * which answer at once instead).
+   */
+  constructor(
+    private readonly root: EntityManager,
+    private readonly retry: Omit<DbRetryPolicy, 'budgetMs'> & { budgetMs: number } = { budgetMs: 0 },
+  ) {}
 
   em(): EntityManager {
     return this.root.fork();
   }
 
   async load(runId: string): Promise<Run | null> {
-    return this.em().findOne(Run, { id: runId }, { populate: ['conversation', 'agent'] });
+    return this.retrying(() => this.em().findOne(Run, { id: runId }, { populate: ['conversation', 'agent'] }));
   }
 
   /**
    * QUEUED → IN_PROGRESS (a move run-state allows) and the run with its
    * conversation and agent, in one statement: the worker's whole way from a
    * job to a run it owns. Null when the run is not QUEUED (already taken,
-   * cancelled, or its worker died).
+   * cancelled, or its worker died). The claim starts the run's lease
+   * (heartbeat_at) and its execution deadline: the run's own timeout, else
+   * `defaultTimeoutMs`.
    */
-  async claim(runId: string): Promise<Run | null> {
+  async claim(runId: string, defaultTimeoutMs: number): Promise<Run | null> {
     const em = this.em();
     const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
       `with claimed as (
-         update runs set status = ?, started_at = coalesce(started_at, now()), updated_at = now()
+         update runs set status = ?, started_at = coalesce(started_at, now()), updated_at = now(), heartbeat_at = now(),
+                deadline_at = now() + coalesce((options->>'timeoutMs')::int, ?) * interval '1 millisecond'
           where id = ? and status = ?
          returning *)
        select claimed.*, to_jsonb(c) as claimed_conversation, to_jsonb(a) as claimed_agent
          from claimed join conversations c on c.id = claimed.conversation_id left join agents a on a.id = claimed.agent_id`,
-      [RunStatus.IN_PROGRESS, runId, RunStatus.QUEUED],
+      [RunStatus.IN_PROGRESS, defaultTimeoutMs, runId, RunStatus.QUEUED],
     );
     if (!row) return null;
     const { claimed_conversation: conversation, claimed_agent: agent, ...run } = row;
@@ -87,8 +105,65 @@ export class RunStore {
   async transition(runId: string, from: readonly RunStatus[], to: RunStatus, data: Partial<Run> = {}): Promise<boolean> {
     const legal = from.filter((f) => canTransition(f, to));
     if (!legal.length) return false;
-    const moved = await this.em().nativeUpdate(Run, { id: runId, status: { $in: legal } }, { ...data, status: to, updatedAt: new Date() });
-    return moved > 0;
+    return this.retrying(async (attempt) => {
+      const moved = await this.em().nativeUpdate(Run, { id: runId, status: { $in: legal } }, { ...data, status: to, updatedAt: new Date() });
+      if (moved > 0 || attempt === 1) return moved > 0;
+      // A retry that finds nothing to move: the attempt whose answer was lost with its connection may have moved it.
+      const now = await this.em().findOne(Run, { id: runId }, { fields: ['status'] });
+      return now?.status === to;
+    });
+  }
+
+  /**
+   * Renews the lease of the runs this worker executes, in one statement. The
+   * answer is the runs it still holds: one missing was ended by someone else
+   * (the reconciler, a deleted conversation) and its execution should stop.
+   */
+  async heartbeat(runIds: string[]): Promise<Set<string>> {
+    if (!runIds.length) return new Set();
+    const rows = await this.housekeeping<{ id: string }>(
+      `update runs set heartbeat_at = now() where id = any(?::uuid[]) and status in (?, ?) returning id`,
+      [`{${runIds.join(',')}}`, RunStatus.IN_PROGRESS, RunStatus.CANCELLING],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Runs nobody will end on their own: executing (IN_PROGRESS or CANCELLING)
+   * with a heartbeat older than `leaseMs` (their worker died, or gave up on a
+   * write) or a deadline more than `leaseMs` past (their worker is stuck), and
+   * REQUIRES_ACTION runs past their tool-output deadline (`ttlSeconds` after
+   * they paused, for rows paused before deadlines were stored).
+   */
+  async findUnreconciled(leaseMs: number, ttlSeconds: number, limit: number): Promise<ReconcileCandidate[]> {
+    return this.housekeeping<ReconcileCandidate>(
+      `select id, status, deadline_at < now() as "pastDeadline"
+         from runs
+        where status in ('IN_PROGRESS', 'CANCELLING', 'REQUIRES_ACTION')
+          and case when status = 'REQUIRES_ACTION'
+                   then coalesce(deadline_at, updated_at + ? * interval '1 second') < now()
+                   else coalesce(heartbeat_at, started_at, updated_at) < now() - ? * interval '1 millisecond'
+                     or deadline_at < now() - ? * interval '1 millisecond'
+              end
+        order by updated_at
+        limit ?`,
+      [ttlSeconds, leaseMs, leaseMs, limit],
+    );
+  }
+
+  /**
+   * Statements that run on timers (heartbeats, the reconciler's scan) go to
+   * the driver directly, not through the ORM's query log: a request's SQL,
+   * as tests count it, must not depend on when a timer fired.
+   */
+  private async housekeeping<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const result = await this.root.getConnection().getKnex().raw<{ rows: T[] }>(sql, params as never[]);
+    return result.rows;
+  }
+
+  /** `fn` again while Postgres is briefly away, as long as this store's retry budget lasts. */
+  private retrying<T>(fn: (attempt: number) => Promise<T>): Promise<T> {
+    return this.retry.budgetMs > 0 ? withDbRetry(this.retry, fn) : fn(1);
   }
 
   /**
@@ -108,6 +183,22 @@ export class RunStore {
 
   /** Writes one step: its message (if any), its step row and the run totals, atomically. */
   async persistStep(
+    run: Run,
+    tipId: string | undefined,
+    step: StepRecord,
+    message: StepMessage | undefined,
+    totals: UsageColumns & { timeToFirstTokenMs?: number; contextPlan?: Record<string, unknown> },
+  ): Promise<Message | undefined> {
+    return this.retrying(async (attempt) => {
+      // A retry after a lost answer: the step may have committed (run_steps is unique on run and index).
+      if (attempt > 1 && (await this.em().count(RunStep, { run: run.id, index: step.index }))) {
+        return message ? ((await this.em().findOne(Run, { id: run.id }, { populate: ['responseMessage'] }))?.responseMessage ?? undefined) : undefined;
+      }
+      return this.writeStep(run, tipId, step, message, totals);
+    });
+  }
+
+  private async writeStep(
     run: Run,
     tipId: string | undefined,
     step: StepRecord,

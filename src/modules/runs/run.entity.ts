@@ -33,6 +33,11 @@ export interface RunErrorPart {
   name: 'runs_owner_slot',
   expression: 'create index "runs_owner_slot" on "runs" ("owner_id") where "status" in (\'QUEUED\', \'IN_PROGRESS\', \'CANCELLING\')',
 })
+// The reconciler scans live runs through it; not on heartbeat_at, so heartbeats stay HOT updates.
+@Index({
+  name: 'runs_live_deadline',
+  expression: 'create index "runs_live_deadline" on "runs" ("deadline_at") where "status" in (\'IN_PROGRESS\', \'REQUIRES_ACTION\', \'CANCELLING\')',
+})
 @Unique({
   name: 'runs_one_active_per_branch',
   expression:
@@ -56,6 +61,8 @@ export class Run extends BaseEntity<
   | 'pendingToolCalls'
   | 'contextPlan'
   | 'comparisonId'
+  | 'heartbeatAt'
+  | 'deadlineAt'
 > {
   @ManyToOne(() => Conversation, { deleteRule: 'cascade' })
   conversation!: Conversation;
@@ -128,4 +135,15 @@ export class Run extends BaseEntity<
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   completedAt?: Date;
+
+  /** Renewed by the worker executing the run; older than the lease (PARLEY_RUN_LEASE_MS) means the worker is gone. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  heartbeatAt?: Date;
+
+  /**
+   * When the current state must end: the execution deadline while IN_PROGRESS
+   * (set at each claim), the tool-output deadline while REQUIRES_ACTION.
+   */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  deadlineAt?: Date;
 }

@@ -29,6 +29,13 @@ export class RunSettingsInput {
 
   @Field(() => [ClientToolInput], { nullable: true, description: 'Client-side tools.' })
   clientTools?: ClientToolInput[];
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Execution deadline in milliseconds (1000–86400000), counted from each time a worker takes the run up; past it the run ends FAILED (RUN_TIMEOUT), keeping its partial answer. Default: the agent\'s runTimeoutMs, then the server\'s PARLEY_RUN_TIMEOUT_MS.',
+  })
+  timeoutMs?: number;
 }
 
 @InputType({ description: 'A user message and the run that answers it.' })

@@ -2,8 +2,8 @@ import type { Context, Viewer } from '../../server/context';
 import { AppError, ErrorCode, badInput } from '../../server/errors';
 import { loadOwned } from '../../server/ownership';
 import { requireId } from '../../server/validate';
-import { isTerminal, type RunEvent } from '../../events/run-event-log';
-import { Run } from './run.entity';
+import { eventsLost, isLostEpoch, isTerminal, type RunEvent } from '../../events/run-event-log';
+import { Run, RunStatus } from './run.entity';
 import { isTerminalStatus } from './run-state';
 
 /** A subscription that completes at once: nothing is left to send. */
@@ -20,33 +20,39 @@ export class RunService {
 
   /**
    * A run's events after `after`, authorized before the iterator exists.
-   * Every subscription must end, so three cases are settled here instead of
+   * Every subscription must end, so four cases are settled here instead of
    * waiting for events that will never come:
    * - a finished run whose log is gone (past PARLEY_RUN_EVENT_RETENTION_S, or
    *   an in-memory log lost in a restart): EVENTS_EXPIRED with its status,
    *   `run(id)` still serves it in full;
+   * - a running run whose log was lost (Redis restarted without persistence):
+   *   EVENTS_LOST with `lastSafeSeq` (the `after` given), read `run(id)`;
    * - a finished run the client has seen to the end (`after` ≥ its last seq,
    *   e.g. a reconnect after the terminal event): completes at once;
    * - `after` beyond the last seq of any run: BAD_USER_INPUT, since events at
    *   or below `after` are skipped and the terminal one might be among them.
-   * The log's last seq is read only when it matters (an ended run, or a resume
-   * from `after` > 0): starting to watch a new run costs nothing extra.
+   * The log's head is read only when it matters (an ended run, or a resume
+   * from `after` > 0): starting to watch a new run costs nothing extra. The
+   * tail checks continuity from there on, and fails with EVENTS_LOST too.
    */
   async events(ctx: Context, viewer: Viewer, runId: string, after: number): Promise<AsyncIterable<RunEvent>> {
     const run = await this.get(ctx, viewer, runId, 'runId');
     const log = ctx.services.eventLog;
     const ended = isTerminalStatus(run.status);
-    if (!ended && after === 0) return log.subscribe(run.id, after);
-    const lastSeq = await log.lastSeq(run.id);
-    if (ended && lastSeq === 0) {
+    // A run past QUEUED, or one the client has seen events of, has a log: if it is missing, it was lost.
+    const expectLog = after > 0 || run.status !== RunStatus.QUEUED;
+    if (!ended && after === 0) return log.subscribe(run.id, after, undefined, { expectLog });
+    const { seq: lastSeq, epoch } = await log.head(run.id);
+    if (ended && epoch === null) {
       throw new AppError(ErrorCode.EVENTS_EXPIRED, `The events of run ${run.id} are no longer kept; it ended ${run.status}: query run(id) for its result`, {
         runId: run.id,
         status: run.status,
       });
     }
+    if (epoch === null || isLostEpoch(epoch)) throw eventsLost(run.id, after);
     // The status turns terminal a moment before the terminal event is appended: complete only after it.
     if (ended && after === lastSeq && (await log.read(run.id, after - 1, 1)).some(isTerminal)) return NO_EVENTS;
     if (after > lastSeq) throw badInput('after', `run ${run.id} has no event ${after} (its last is ${lastSeq})`, { lastSeq });
-    return log.subscribe(run.id, after);
+    return log.subscribe(run.id, after, undefined, { expectLog });
   }
 }

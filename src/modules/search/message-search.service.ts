@@ -34,7 +34,7 @@ export class SearchService {
   ): Promise<Connection<MessageSearchHit>> {
     const query = requireText(args.query, 'query', MAX_SEARCH_TEXT);
     const limit = pageSize(args.first);
-    const after = position(decodeCursor<HitCursor>('messageSearch', args.after));
+    const after = position(decodeCursor('messageSearch', args.after, ['number', 'timestamp', 'uuid']));
     const rows = await findMessageHits(ctx.em, viewer.id, query, { limit: limit + 1, after, highlight: 'html' });
     if (rows.length === 0) return toConnection([], limit, () => '', Boolean(after));
     // Two batched reads for the whole page: the hit rows carry ids, not entities.

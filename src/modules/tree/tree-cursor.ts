@@ -1,5 +1,3 @@
-import { validate as isUuid } from 'uuid';
-import { badInput } from '../../server/errors';
 import { decodeCursor, encodeCursor } from '../../server/relay';
 
 /**
@@ -10,9 +8,6 @@ import { decodeCursor, encodeCursor } from '../../server/relay';
  * message gains a second child).
  */
 
-/** Postgres timestamptz text (`2026-11-22 10:00:00.123456+00`) or ISO 8601. */
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
-
 export interface BranchPosition {
   /** The leaf's updated_at as Postgres text: microseconds kept. */
   activity: string;
@@ -22,19 +17,12 @@ export interface BranchPosition {
 export const branchCursor = (p: BranchPosition): string => encodeCursor('branches', [p.activity, p.leafId]);
 
 export function decodeBranchCursor(after: string | null | undefined): BranchPosition | undefined {
-  const c = decodeCursor<unknown>('branches', after);
-  if (c === undefined) return undefined;
-  if (Array.isArray(c) && c.length === 2 && TIMESTAMP.test(String(c[0])) && isUuid(String(c[1]))) {
-    return { activity: String(c[0]), leafId: String(c[1]).toLowerCase() };
-  }
-  throw badInput('after', 'is not a cursor from this list');
+  const c = decodeCursor('branches', after, ['timestamp', 'uuid']);
+  return c && { activity: c[0], leafId: c[1] };
 }
 
 export const treeCursor = (nodeId: string): string => encodeCursor('tree', nodeId);
 
 export function decodeTreeCursor(after: string | null | undefined): string | undefined {
-  const c = decodeCursor<unknown>('tree', after);
-  if (c === undefined) return undefined;
-  if (typeof c === 'string' && isUuid(c)) return c.toLowerCase();
-  throw badInput('after', 'is not a cursor from this list');
+  return decodeCursor('tree', after, 'uuid');
 }

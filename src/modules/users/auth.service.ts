@@ -56,7 +56,7 @@ export class AuthService {
         .nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: new Date(now) })
         .catch(() => undefined);
     }
-    return { id: key.user_id, email: key.email, role: key.role };
+    return { id: key.user_id, email: key.email, role: key.role, apiKeyId: key.id };
   }
 
   private async fromJwt(em: EntityManager, token: string): Promise<Viewer> {
