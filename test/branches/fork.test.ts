@@ -12,21 +12,19 @@ type ForkData = {
   };
 };
 
-/** A message with its descendants, as deep as the trees here go. */
-const nested = (depth: number): string => (depth === 0 ? NODE : `${NODE} children { ${nested(depth - 1)} }`);
-const TREE = `query($id: ID!) { message(id: $id) { ${nested(8)} } }`;
-type TreeNode = Node & { children?: TreeNode[] };
+/** One message and its replies' ids: trees are walked a level per request (a nested `children` document is refused by the query cost limit). */
+const NODE_WITH_CHILDREN = `query($id: ID!) { message(id: $id) { ${NODE} children { id } } }`;
+type NodeWithChildren = Node & { children: { id: string }[] };
 
 /** The whole tree below (and including) a message, parents before children, siblings in order. */
 async function subtree(h: Harness, rootId: string): Promise<Node[]> {
-  const root = ok(await h.p.gql<{ message: TreeNode }>(TREE, { id: rootId }, h.key)).message;
   const out: Node[] = [];
-  const walk = (n: TreeNode) => {
-    const { children, ...node } = n;
+  const walk = async (id: string): Promise<void> => {
+    const { children, ...node } = ok(await h.p.gql<{ message: NodeWithChildren }>(NODE_WITH_CHILDREN, { id }, h.key)).message;
     out.push(node);
-    for (const c of children ?? []) walk(c);
+    for (const c of children) await walk(c.id);
   };
-  walk(root);
+  await walk(rootId);
   return out;
 }
 
