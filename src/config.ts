@@ -36,6 +36,9 @@ const envSchema = z.object({
   PARLEY_SUMMARY_MODEL: z.string().min(1).default('demo/demo'),
   PARLEY_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // When set, a JWT must name this issuer (`iss`) and this audience (`aud`); `exp` is always required.
+  JWT_ISSUER: z.string().trim().min(1).optional(),
+  JWT_AUDIENCE: z.string().trim().min(1).optional(),
   PARLEY_DATA_DIR: z.string().default('.data'),
   PARLEY_WORKER: z.enum(['inline', 'off']).default('inline'),
   PARLEY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
@@ -56,6 +59,8 @@ const envSchema = z.object({
   PARLEY_RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   PARLEY_RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   PARLEY_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  // Failed authentications per IP address; past it every request from that address is refused until the minute ends.
+  PARLEY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   PARLEY_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
   PARLEY_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).default(200),
   PARLEY_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
@@ -85,7 +90,7 @@ const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Per-minute limits: run starts, queries, other mutations and subscriptions per user; anonymous per IP; all operations per API key. */
-export type RateLimitName = 'runs' | 'queries' | 'mutations' | 'subscriptions' | 'anonymous' | 'apiKey';
+export type RateLimitName = 'runs' | 'queries' | 'mutations' | 'subscriptions' | 'anonymous' | 'apiKey' | 'authFailures';
 export type RateLimitConfig = Record<RateLimitName, number>;
 
 export interface Config {
@@ -103,6 +108,9 @@ export interface Config {
   summaryModel: string;
   adminKey?: string;
   jwtSecret?: string;
+  /** Required `iss` and `aud` of JWTs, when set. */
+  jwtIssuer?: string;
+  jwtAudience?: string;
   dataDir: string;
   worker: 'inline' | 'off';
   workerConcurrency: number;
@@ -188,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     summaryModel: e.PARLEY_SUMMARY_MODEL,
     adminKey: e.PARLEY_ADMIN_KEY,
     jwtSecret: e.JWT_SECRET,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
     dataDir: e.PARLEY_DATA_DIR,
     worker: e.PARLEY_WORKER,
     workerConcurrency: e.PARLEY_WORKER_CONCURRENCY,
@@ -231,6 +241,7 @@ function rateLimits(e: Env): RateLimitConfig {
     subscriptions: e.PARLEY_RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE,
     anonymous: e.PARLEY_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     apiKey: e.PARLEY_RATE_LIMIT_API_KEY_PER_MINUTE,
+    authFailures: e.PARLEY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
   };
-  return e.PARLEY_GUARDRAILS === 'on' ? limits : { runs: 0, queries: 0, mutations: 0, subscriptions: 0, anonymous: 0, apiKey: 0 };
+  return e.PARLEY_GUARDRAILS === 'on' ? limits : { runs: 0, queries: 0, mutations: 0, subscriptions: 0, anonymous: 0, apiKey: 0, authFailures: 0 };
 }

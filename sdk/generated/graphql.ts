@@ -204,6 +204,12 @@ export type DeleteConversationInput = {
   conversationId: Scalars['ID']['input'];
 };
 
+/** Which user to delete (admin only). */
+export type DeleteUserInput = {
+  /** Id of the user. */
+  userId: Scalars['ID']['input'];
+};
+
 /** A new version of a message. */
 export type EditMessageInput = {
   /** The new content. */

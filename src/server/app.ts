@@ -24,7 +24,10 @@ import { startWorker } from '../worker-loop';
 import { sharedSubscribe } from './shared-subscription';
 import { createHttpRateLimits } from './http-rate-limits';
 import { createWsLimits } from './ws-limits';
+import { createLiveSubscriptions } from './live-subscriptions';
+import { upgradeClientIp } from './auth-failures';
 import { createQueryGuard } from './query-guard';
+import { subscriptionsOverWebSocketOnly } from './http-operations';
 import { collapseStopErrors, deadlinePlugin, httpDeadline, stopOnAbort, withDeadline } from './operation-deadline';
 
 export interface ParleyApp {
@@ -77,6 +80,16 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     const wsLimits = createWsLimits({ config, rateLimits: services.rateLimits, redis: runtime.redis, logger });
     const httpLimits = createHttpRateLimits(services.rateLimits);
     stops.push(async () => wsLimits.close());
+    // A revoked key or removed user (on any node) ends the subscriptions this node serves under it.
+    const liveSubscriptions = createLiveSubscriptions();
+    const stopListening = services.revocations.listen((r) => {
+      const ended = liveSubscriptions.revoke(r);
+      if (ended) logger.info({ ...r, subscriptions: ended }, 'ended the subscriptions of a revoked credential');
+    });
+    stops.push(async () => {
+      stopListening();
+      await services.revocations.close();
+    });
     const wsCleanup = useServer(
       {
         schema,
@@ -87,17 +100,23 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
         onClose: (ctx) => wsLimits.closed(ctx),
         execute: withDeadline(timeoutMs, execute),
         // The deadline covers setting the subscription up, then each event's execution on its own.
-        subscribe: withDeadline(timeoutMs, (args) => sharedSubscribe(args, withDeadline(timeoutMs, execute))),
+        subscribe: withDeadline(timeoutMs, async (args) => liveSubscriptions.track(args, await sharedSubscribe(args, withDeadline(timeoutMs, execute)))),
         onConnect: async (ctx) => {
           const params = ctx.connectionParams ?? {};
           const auth = params.authorization ?? params.Authorization;
-          const probe = await buildContext(deps, typeof auth === 'string' ? auth : undefined);
+          // Failed authentications count per address, as over HTTP (src/server/auth-failures.ts).
+          const clientIp = upgradeClientIp(ctx.extra.request, app.get('trust proxy fn'));
+          (ctx.extra as Record<string, unknown>).clientIp = clientIp;
+          const probe = await buildContext(deps, typeof auth === 'string' ? auth : undefined, undefined, undefined, clientIp);
           if (!probe.viewer) return false; // graphql-ws closes with 4403 Forbidden
           wsLimits.connected(ctx, probe.viewer);
           (ctx.extra as Record<string, unknown>).authorization = auth;
           return true;
         },
-        context: (ctx) => buildContext(deps, (ctx.extra as { authorization?: string }).authorization),
+        context: (ctx) => {
+          const extra = ctx.extra as { authorization?: string; clientIp?: string };
+          return buildContext(deps, extra.authorization, undefined, undefined, extra.clientIp);
+        },
         onNext: (_ctx, _id, _payload, _args, result) =>
           result.errors ? { ...result, errors: collapseStopErrors(result.errors.map((e) => format(e, e))) } : undefined,
         onError: (ctx, id, _payload, errors) => {
@@ -127,6 +146,7 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // No @cacheControl hints are used; the default plugin would still wrap every field resolution.
         ApolloServerPluginCacheControlDisabled(),
+        subscriptionsOverWebSocketOnly,
         guard.apolloPlugin,
         httpLimits.plugin,
         deadlinePlugin(timeoutMs),

@@ -29,14 +29,20 @@ export async function buildContext(
   const logger = deps.logger.child({ requestId: id });
   let viewer: Viewer | undefined;
   let authError: AppError | undefined;
-  try {
-    const token = bearer(authorization);
-    viewer = await deps.services.auth.authenticate(em, token);
-  } catch (err) {
-    // A key that could not be checked (database down, pool exhausted) is not a bad key: a client
-    // told UNAUTHENTICATED might throw a good one away, so it hears SERVICE_UNAVAILABLE and retries.
-    authError = toAppError(err) ?? new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Authentication could not be checked right now; retry the request');
-    if (!(err instanceof AppError)) logger.error({ err }, 'authentication error');
+  // An address past its limit of failed authentications is refused before its token is even looked at.
+  const refused = deps.services.authFailures.refusal(clientIp);
+  if (refused) authError = refused;
+  else {
+    try {
+      const token = bearer(authorization);
+      viewer = await deps.services.auth.authenticate(em, token);
+    } catch (err) {
+      // A key that could not be checked (database down, pool exhausted) is not a bad key: a client
+      // told UNAUTHENTICATED might throw a good one away, so it hears SERVICE_UNAVAILABLE and retries.
+      authError = toAppError(err) ?? new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Authentication could not be checked right now; retry the request');
+      if (!(err instanceof AppError)) logger.error({ err }, 'authentication error');
+      else if (authError.code === ErrorCode.UNAUTHENTICATED) authError = await deps.services.authFailures.failed(clientIp, authError, logger);
+    }
   }
   return { requestId: id, em, viewer, clientIp, authError, loaders: createLoaders(em), services: deps.services, logger, deadline };
 }

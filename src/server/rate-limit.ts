@@ -32,6 +32,7 @@ const nouns: Record<RateLimitName, string> = {
   subscriptions: 'subscriptions opened',
   anonymous: 'anonymous requests',
   apiKey: 'requests with one API key',
+  authFailures: 'failed authentications',
 };
 
 /**

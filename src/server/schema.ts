@@ -1,6 +1,7 @@
 import { buildSchema } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
+import { BoundedDateTimeISO } from './date-time';
 import { UserResolver } from '../modules/users/user.resolver';
 import { AgentResolver } from '../modules/agents/agent.resolver';
 import { ConversationResolver } from '../modules/conversations/conversation.resolver';
@@ -39,5 +40,11 @@ export const resolvers = [
 export function createSchema(): Promise<GraphQLSchema> {
   // Every subscription brings its own `subscribe` (EventBus, run event log); type-graphql
   // still insists on a pubSub, so it gets an idle one.
-  return buildSchema({ resolvers: [...resolvers], orphanedTypes: RUN_EVENT_TYPES, validate: false, pubSub: createPubSub() });
+  return buildSchema({
+    resolvers: [...resolvers],
+    orphanedTypes: RUN_EVENT_TYPES,
+    validate: false,
+    pubSub: createPubSub(),
+    scalarsMap: [{ type: Date, scalar: BoundedDateTimeISO }],
+  });
 }

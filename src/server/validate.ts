@@ -58,6 +58,7 @@ export function requireTags(tags: string[] | undefined | null, field = 'tags'): 
   for (const t of clean) {
     if (!t) throw badInput(field, 'tags must not be empty');
     if (t.length > LIMITS.tag) throw badInput(field, `each tag must be at most ${LIMITS.tag} characters`);
+    if (t.includes('\u0000')) throw badInput(field, 'tags must not contain NUL (U+0000) characters');
   }
   return [...new Set(clean)];
 }

@@ -1,15 +1,8 @@
-import { startTestParley, type GqlResult, type TestParley } from '../support/parley';
+import { newConversations, startTestCluster, type GqlResult, type TestCluster, type TestParley } from '../support/parley';
 import { startHarness, type Harness } from '../runs/fake-run-harness';
 import { SEND, type SendData } from '../runs/run-helpers';
 
-const CONVERSATION = 'mutation { createConversation(input: { title: "cap" }) { conversation { id } } }';
 const CANCEL = 'mutation($input: CancelRunInput!) { cancelRun(input: $input) { run { id status } } }';
-
-async function conversations(p: TestParley, key: string, n: number): Promise<string[]> {
-  return Promise.all(
-    Array.from({ length: n }, async () => (await p.gql<{ createConversation: { conversation: { id: string } } }>(CONVERSATION, {}, key)).data!.createConversation.conversation.id),
-  );
-}
 
 /**
  * PARLEY_MAX_ACTIVE_RUNS_PER_USER across two API nodes. No worker runs, so
@@ -17,21 +10,18 @@ async function conversations(p: TestParley, key: string, n: number): Promise<str
  * depend on how fast anything executes.
  */
 describe('active runs per user: a cap that holds across API nodes', () => {
+  let cluster: TestCluster;
   let a: TestParley;
   let b: TestParley;
-  const env = { PARLEY_WORKER: 'off', PARLEY_MAX_ACTIVE_RUNS_PER_USER: '3' };
   beforeAll(async () => {
-    a = await startTestParley({ redis: true, env });
-    b = await startTestParley({ redis: true, env, databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    cluster = await startTestCluster({ PARLEY_WORKER: 'off', PARLEY_MAX_ACTIVE_RUNS_PER_USER: '3' });
+    ({ a, b } = cluster);
   });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('accepts exactly the cap of 10 concurrent starts split over two nodes, refuses the rest, and frees a place when a run ends', async () => {
     const { apiKey } = await a.newUser();
-    const ids = await conversations(a, apiKey, 10);
+    const ids = await newConversations(a, apiKey, 10);
     const results = await Promise.all(ids.map((conversationId, i) => (i % 2 ? b : a).gql<SendData>(SEND, { input: { conversationId, content: 'hi' } }, apiKey)));
     const accepted = results.filter((r) => r.data?.sendMessage);
     const refused = results.filter((r) => r.errors);
@@ -43,7 +33,7 @@ describe('active runs per user: a cap that holds across API nodes', () => {
 
     // Another user has places of their own.
     const other = await a.newUser();
-    const [otherConversation] = await conversations(a, other.apiKey, 1);
+    const [otherConversation] = await newConversations(a, other.apiKey, 1);
     expect((await b.gql<SendData>(SEND, { input: { conversationId: otherConversation, content: 'hi' } }, other.apiKey)).data?.sendMessage.run.status).toBe('QUEUED');
 
     // A refused send wrote nothing: its conversation can take a message and a run once a place is free.
@@ -85,7 +75,7 @@ describe.each([
     const a2 = await h.send(await h.conversation(), 'A2');
     const a3 = await h.send(await h.conversation(), 'A3');
     const other = await h.p.newUser();
-    const [otherConversation] = await conversations(h.p, other.apiKey, 1);
+    const [otherConversation] = await newConversations(h.p, other.apiKey, 1);
     const b1 = await h.send(otherConversation, 'B1', undefined, other.apiKey);
     const watches = [h.watch(a2.run.id), h.watch(a3.run.id), h.watch(b1.run.id, 0, other.apiKey)];
     await h.p.gql(CANCEL, { input: { runId: first.run.id } }, h.key);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startTestParley, type GqlResult, type TestParley } from '../support/parley';
+import { newConversations, startTestCluster, startTestParley, type GqlResult, type TestCluster, type TestParley } from '../support/parley';
 import { RUN_EVENTS, SEND, type RunEventsData, type SendData } from '../runs/run-helpers';
 
 const CONVERSATION = 'mutation { createConversation(input: { title: "limits" }) { conversation { id } } }';
@@ -33,11 +33,6 @@ async function post<T = Record<string, unknown>>(
 }
 
 const refusedBy = (r: GqlResult) => (r.errors?.[0].extensions?.code === 'RATE_LIMITED' ? r.errors[0].extensions : undefined);
-
-async function conversations(node: TestParley, token: string, n: number): Promise<string[]> {
-  const made = await Promise.all(Array.from({ length: n }, () => post<{ createConversation: { conversation: { id: string } } }>(node, CONVERSATION, {}, { token })));
-  return made.map((r) => r.data!.createConversation.conversation.id);
-}
 
 /** One graphql-ws operation: its first message (data or error) and everything it got once it ended. */
 function open<T>(client: Client, query: string, variables: Record<string, unknown>) {
@@ -76,6 +71,7 @@ const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('c
  * own user, so their windows never meet.
  */
 describe('rate limits and WebSocket limits across two API nodes', () => {
+  let cluster: TestCluster;
   let a: TestParley;
   let b: TestParley;
   const env = {
@@ -92,17 +88,14 @@ describe('rate limits and WebSocket limits across two API nodes', () => {
     PARLEY_TRUST_PROXY: 'loopback',
   };
   beforeAll(async () => {
-    a = await startTestParley({ redis: true, env });
-    b = await startTestParley({ redis: true, env, databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    cluster = await startTestCluster(env);
+    ({ a, b } = cluster);
   });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('accepts exactly 5 of 10 concurrent run starts split over two nodes, and says when to retry', async () => {
     const { apiKey: token } = await a.newUser();
-    const ids = await conversations(a, token, 10); // one conversation each: the busy-branch rule stays out of it
+    const ids = await newConversations(a, token, 10); // one conversation each: the busy-branch rule stays out of it
     const results = await Promise.all(ids.map((conversationId, i) => post<SendData>(i % 2 ? b : a, SEND, { input: { conversationId, content: 'hi' } }, { token })));
     expect(results.filter((r) => r.data?.sendMessage)).toHaveLength(5);
     const refused = results.filter((r) => !r.data?.sendMessage);
@@ -189,7 +182,7 @@ describe('rate limits and WebSocket limits across two API nodes', () => {
 
   it('caps subscriptions per socket and per user over both nodes, keeping the socket and its other subscriptions', async () => {
     const { apiKey: token } = await a.newUser();
-    const [conversationId] = await conversations(a, token, 1);
+    const [conversationId] = await newConversations(a, token, 1);
     const runId = (await post<SendData>(a, SEND, { input: { conversationId, content: 'hi' } }, { token })).data!.sendMessage.run.id;
     const onA = a.ws(token);
     const onB = b.ws(token);
@@ -206,7 +199,7 @@ describe('rate limits and WebSocket limits across two API nodes', () => {
     // The held ones live on: they see the run end, and then their slots are free again.
     await post(a, CANCEL, { input: { runId } }, { token });
     for (const w of held) expect((await w.ended).at(-1)?.data?.runEvents.__typename).toBe('RunCancelled');
-    const [again] = await conversations(a, token, 1);
+    const [again] = await newConversations(a, token, 1);
     const next = (await post<SendData>(a, SEND, { input: { conversationId: again, content: 'hi' } }, { token })).data!.sendMessage.run.id;
     const reopened = open<RunEventsData>(onB, RUN_EVENTS, { runId: next, after: 0 });
     expect((await reopened.first).data?.runEvents.seq).toBe(1);

@@ -37,6 +37,11 @@ export interface StreamShape {
   delayMs?: number;
   /** Wait after the response headers before the first chunk (time to first token). */
   initialDelayMs?: number;
+  /**
+   * Holds the stream before `data:` chunk `chunks` (counted like `afterChunks`) until `until` settles, then
+   * goes on: a test breaks something at a point of the stream it chose, and waits for events, not time.
+   */
+  hold?: { chunks: number; until: Promise<unknown> };
   reasoningField?: 'reasoning_content' | 'reasoning';
 }
 
@@ -224,11 +229,21 @@ function serve(res: ServerResponse, scenario: FakeScenario, record: FakeRequest,
     }
   };
 
-  const start = now() + (scenario.initialDelayMs ?? 0);
+  let start = now() + (scenario.initialDelayMs ?? 0);
   const delay = scenario.delayMs ?? 0;
+  let held = scenario.hold;
   // Chunk i is due at start + i·delay: a setTimeout chain against absolute targets, so lateness never accumulates.
   const pump = (from: number) => {
     for (let i = from; !res.destroyed; i++) {
+      if (held && i === held.chunks) {
+        const released = () => {
+          held = undefined;
+          start = now() - i * delay; // the rest keeps its pace from the release on
+          pump(i);
+        };
+        void held.until.then(released, released);
+        return;
+      }
       if (i === failAt) return fail();
       if (i === chunks.length) {
         write('[DONE]');

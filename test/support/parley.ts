@@ -143,3 +143,43 @@ export function collect<T>(
     );
   });
 }
+
+/** Two API nodes of one deployment: one database, one Redis prefix (node `a` made them and removes them). */
+export interface TestCluster {
+  a: TestParley;
+  b: TestParley;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(env: Record<string, string> = {}): Promise<TestCluster> {
+  const a = await startTestParley({ redis: true, env });
+  try {
+    const b = await startTestParley({ redis: true, env, databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    return {
+      a,
+      b,
+      async stop() {
+        await b.stop();
+        await a.stop();
+      },
+    };
+  } catch (err) {
+    await a.stop();
+    throw err;
+  }
+}
+
+/** `n` new conversations of the key's user, created at once. */
+export function newConversations(p: TestParley, key: string, n: number, title = 'test'): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await p.gql<{ createConversation: { conversation: { id: string } } }>(
+        'mutation($input: CreateConversationInput!) { createConversation(input: $input) { conversation { id } } }',
+        { input: { title } },
+        key,
+      );
+      if (!res.data) throw new Error(JSON.stringify(res.errors));
+      return res.data.createConversation.conversation.id;
+    }),
+  );
+}

@@ -7,6 +7,7 @@ import { Message, MessageRole } from '../messages/message.entity';
 import type { MessageService } from '../messages/message.service';
 import { Run } from '../runs/run.entity';
 import { ACTIVE_STATUSES } from '../runs/run-state';
+import { ProviderError } from '../providers/provider.types';
 import { reservedOutputTokens } from './context-builder';
 import { ContextBudgetError, ContextErrorCode } from './context.errors';
 import { MIN_SUMMARY_TOKENS } from './context-planner';
@@ -109,7 +110,7 @@ export class BranchMerge {
       try {
         summary = await this.summarizer.summarize({ messages: sent, maxTokens: bodyRoom, source: 'branch' });
       } catch (err) {
-        throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, `The summary model ${this.summarizer.model} failed: ${(err as Error).message}`);
+        throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, `The summary model ${this.summarizer.model} failed: ${err instanceof ProviderError ? err.userMessage : (err as Error).message}`);
       }
       content = mergeMessageText(counter.truncate(summary, bodyRoom), sent.length, true);
     }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { pgUuidArray } from '../../db/sql';
 import type { ModelInfo } from '../models/model-catalog';
-import type { ChatToolSpec } from '../providers/provider.types';
+import { ProviderError, type ChatToolSpec } from '../providers/provider.types';
 import { loadPath } from '../messages/message-tree.sql';
 import type { Message } from '../messages/message.entity';
 import { toChatMessages } from '../runs/run-context';
@@ -100,7 +100,8 @@ export async function buildModelContext(em: EntityManager, opts: BuildContextOpt
       written = await writeSummary(em, opts, outcome.summarize, counter);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      summaryError = (err as Error).message;
+      // A provider's own text can carry secrets: users read its sanitized form.
+      summaryError = err instanceof ProviderError ? err.userMessage : (err as Error).message;
     }
     outcome = planContext({ ...input, summary: written ?? input.summary, allowNewSummary: false });
   }

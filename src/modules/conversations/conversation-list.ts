@@ -6,9 +6,7 @@ import { MAX_SEARCH_TEXT } from '../tools/message-search';
 import type { ConversationFilter } from './conversation.types';
 import type { ListQuery } from './conversation-list.sql';
 
-/** Position after a row: (updated_at as Postgres text, id), or (rank, updated_at, id) when searching. */
-type ListCursor = [string, string];
-type SearchCursor = [number, string, string];
+// A cursor is the position after a row: (updated_at as Postgres text, id), or (rank, updated_at, id) when searching.
 
 /** ISO 8601 (cursors from before microseconds were kept) or Postgres timestamptz text. */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
@@ -32,7 +30,7 @@ export function toListQuery(ownerId: string, args: ListArgs): ListQuery {
     archived: Boolean(f.archived),
     limit: pageSize(args.first),
     search,
-    tag: f.tag?.trim().toLowerCase() || undefined,
+    tag: optionalText(f.tag, 'filter.tag', LIMITS.tag)?.trim().toLowerCase() || undefined,
     model: optionalText(f.model, 'filter.model', LIMITS.model)?.trim() || undefined,
     agentId: optionalId(f.agentId, 'filter.agentId'),
     updatedFrom: f.from ?? undefined,

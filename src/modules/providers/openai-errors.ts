@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { ProviderError, type ProviderErrorCode } from './provider.types';
+import { ProviderError, maskSecrets, type ProviderErrorCode } from './provider.types';
 import { cancelled } from './abortable-sleep';
 
 /**
@@ -44,9 +44,11 @@ export function streamDied(err: unknown, provider: string): ProviderError {
 
 function fromApiError(err: APIError, provider: string): ProviderError {
   const status = err.status;
-  const message = `${provider}: ${err.message}`;
+  // The upstream's text is for the operator's log only, and even there its secrets are masked.
+  const message = maskSecrets(`${provider}: ${err.message}`);
+  const type = typeof err.type === 'string' ? err.type : undefined;
   const make = (code: ProviderErrorCode, retryable: boolean, retryAfter?: number) =>
-    new ProviderError(code, message, { status, retryable, retryAfterMs: retryAfter, cause: err });
+    new ProviderError(code, message, { status, type, retryable, retryAfterMs: retryAfter });
   if (status === undefined) {
     // An `{"error": …}` event inside a 200 stream: OpenAI sends these for server-side failures mid-generation.
     const kind = `${err.type ?? ''} ${err.code ?? ''}`;

@@ -89,9 +89,22 @@ export class ProviderError extends Error {
   constructor(
     readonly code: ProviderErrorCode,
     message: string,
-    readonly options: { status?: number; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    readonly options: { status?: number; type?: string; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+
+  /**
+   * What a user may read (RunFailed, `run.error`): the failure class and the
+   * upstream's HTTP status and error type, never the upstream's own text, which
+   * can carry the operator's (masked) key or internal URLs. `message` keeps the
+   * full text, secrets masked, for the log.
+   */
+  get userMessage(): string {
+    const { status } = this.options;
+    const type = this.options.type && SAFE_TYPE.test(this.options.type) ? this.options.type : undefined;
+    if (status !== undefined) return `The model provider answered ${status}${type ? ` (${type})` : ''}`;
+    return type ? `${USER_MESSAGES[this.code]} (${type})` : USER_MESSAGES[this.code];
   }
 
   /** Upstream HTTP status when there was one, for logs and error details. */
@@ -107,4 +120,33 @@ export class ProviderError extends Error {
   get retryAfterMs(): number | undefined {
     return this.options.retryAfterMs;
   }
+}
+
+/** An upstream error type worth repeating: a short identifier, nothing that could carry a secret or a URL. */
+const SAFE_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** Per failure class, when there is no HTTP status to report. */
+const USER_MESSAGES = {
+  UPSTREAM_RATE_LIMITED: 'The model provider is rate limiting requests',
+  UPSTREAM_ERROR: 'The model provider reported an error',
+  UPSTREAM_TIMEOUT: 'The model provider did not answer in time',
+  UPSTREAM_UNAVAILABLE: 'The model provider could not be reached',
+  MALFORMED_STREAM: 'The model provider sent a malformed stream',
+  TRUNCATED_STREAM: 'The model provider stream ended before the model finished',
+  CANCELLED: 'The request was cancelled',
+  UNKNOWN_MODEL: 'The model provider does not serve this model',
+  BAD_REQUEST: 'The model provider refused the request',
+} satisfies Record<ProviderErrorCode, string>;
+
+/**
+ * Masks what looks like a credential in upstream text before it is logged:
+ * OpenAI-style keys (also in their masked `sk-proj-abc...xyz` form), bearer
+ * tokens, Parley keys, `key=value` secrets and passwords in URLs.
+ */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(/\b(sk|pk|rk|gsk|xai)[-_][A-Za-z0-9_.*-]{3,}/g, '$1-***')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
+    .replace(/\b((?:api[_-]?key|access[_-]?token|token|secret|password|key)["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi, '$1***')
+    .replace(/(\/\/[^/\s:@]+):[^@\s/]+@/g, '$1:***@');
 }

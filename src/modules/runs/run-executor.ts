@@ -3,7 +3,7 @@ import type { RunEventLog } from '../../events/run-event-log';
 import type { RunEventBody } from '../../events/run-event.types';
 import type { RunSignals } from '../../queue/run-signals';
 import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry';
-import { ProviderError, type ChatToolSpec, type CompletedToolCall, type ProviderUsage } from '../providers/provider.types';
+import { ProviderError, maskSecrets, type ChatToolSpec, type CompletedToolCall, type ProviderUsage } from '../providers/provider.types';
 import { costUsd } from '../models/model-catalog';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { searchMessages } from '../tools/message-search';
@@ -137,6 +137,10 @@ export class RunExecutor {
       const stop = classifyFailure(err, signal);
       if (stop.status === RunStatus.FAILED && !(err instanceof StopRun) && !(err instanceof ProviderError)) {
         this.deps.logger.error({ err, runId: run.id }, 'run failed unexpectedly');
+      }
+      if (stop.status === RunStatus.FAILED && err instanceof ProviderError) {
+        // What the user is not told (the upstream's own words, secrets already masked) is here for the operator.
+        this.deps.logger.warn({ runId: run.id, code: err.code, status: err.status, upstream: maskSecrets(err.message) }, 'run failed upstream');
       }
       // A cancel stored just before a limit stopped the run (MAX_TOKENS/MAX_STEPS) still ends it CANCELLED.
       await finishOrCancel(this.deps, run, stop.status, [RunStatus.IN_PROGRESS, RunStatus.CANCELLING], stop.error);

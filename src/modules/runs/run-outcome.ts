@@ -48,7 +48,8 @@ export function classifyFailure(err: unknown, signal: AbortSignal): Outcome {
   if (signal.aborted && signal.reason instanceof StopRun) return { status: signal.reason.status, error: signal.reason.error };
   if (err instanceof ContextBudgetError) return { status: RunStatus.FAILED, error: { code: 'CONTEXT_TOO_LARGE', message: err.message } };
   if (signal.aborted || (err instanceof ProviderError && err.code === 'CANCELLED')) return { status: RunStatus.CANCELLED };
-  if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.message } };
+  // Users read the sanitized message (status and type); the upstream's text stays in the log (run-executor).
+  if (err instanceof ProviderError) return { status: RunStatus.FAILED, error: { code: err.code, message: err.userMessage } };
   return { status: RunStatus.FAILED, error: { code: 'INTERNAL_ERROR', message: 'The run failed because of an internal error' } };
 }
 

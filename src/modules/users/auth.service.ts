@@ -19,14 +19,25 @@ interface ApiKeyViewerRow {
 /** lastUsedAt is informational; writing it at most once a minute keeps reads read-only. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** Claims a JWT must carry beside `sub` and `exp`, when configured (JWT_ISSUER, JWT_AUDIENCE). */
+export interface JwtClaims {
+  issuer?: string;
+  audience?: string;
+}
+
 /**
  * Turns a bearer token (API key or HS256 JWT whose `sub` is a user id) into a
  * viewer. Every failure is UNAUTHENTICATED with a message that says why.
+ * A JWT must expire (`exp`): a token that never does cannot be taken back
+ * short of rotating JWT_SECRET for everyone.
  */
 export class AuthService {
   private readonly jwtKey?: Uint8Array;
 
-  constructor(jwtSecret?: string) {
+  constructor(
+    jwtSecret?: string,
+    private readonly claims: JwtClaims = {},
+  ) {
     this.jwtKey = jwtSecret ? new TextEncoder().encode(jwtSecret) : undefined;
   }
 
@@ -63,10 +74,16 @@ export class AuthService {
     if (!this.jwtKey) throw unauthenticated('JWT authentication is not enabled on this server (JWT_SECRET unset)');
     let sub: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, this.jwtKey, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.jwtKey, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp'],
+        issuer: this.claims.issuer,
+        audience: this.claims.audience,
+      });
       sub = payload.sub;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('Token expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(claimProblem(err.claim, err.reason));
       throw unauthenticated('Invalid token');
     }
     if (!sub || !isUuid(sub)) throw unauthenticated('Token has no valid subject');
@@ -74,4 +91,12 @@ export class AuthService {
     if (!user) throw unauthenticated('Token subject is not a user');
     return { id: user.id, email: user.email, role: user.role };
   }
+}
+
+/** Says which claim failed without echoing the token's own values. */
+function claimProblem(claim: string, reason: string): string {
+  if (reason === 'missing') return claim === 'exp' ? 'Token has no expiry (exp); tokens must expire' : `Token has no ${claim} claim`;
+  if (claim === 'iss') return 'Token issuer (iss) is not accepted here';
+  if (claim === 'aud') return 'Token audience (aud) is not accepted here';
+  return `Token ${claim} claim is invalid`;
 }

@@ -24,3 +24,9 @@ export class RevokeApiKeyInput {
   @Field(() => ID, { description: 'Id of the key.' })
   apiKeyId!: string;
 }
+
+@InputType({ description: 'Which user to delete (admin only).' })
+export class DeleteUserInput {
+  @Field(() => ID, { description: 'Id of the user.' })
+  userId!: string;
+}

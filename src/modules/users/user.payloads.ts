@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { ApiKeyType, UserType } from './user.types';
 
 @ObjectType({ description: 'Result of createUser.' })
@@ -23,4 +23,10 @@ export class CreateApiKeyPayload {
 export class RevokeApiKeyPayload {
   @Field(() => ApiKeyType, { description: 'The revoked key.' })
   key!: ApiKeyType;
+}
+
+@ObjectType({ description: 'Result of deleteUser.' })
+export class DeleteUserPayload {
+  @Field(() => ID, { description: 'Id of the deleted user.' })
+  deletedUserId!: string;
 }

@@ -2,8 +2,8 @@ import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-g
 import type { Context, Viewer } from '../../server/context';
 import { CurrentViewer } from '../../server/viewer.decorator';
 import { ApiKeyType, UserType } from './user.types';
-import { CreateApiKeyInput, CreateUserInput, RevokeApiKeyInput } from './user.inputs';
-import { CreateApiKeyPayload, CreateUserPayload, RevokeApiKeyPayload } from './user.payloads';
+import { CreateApiKeyInput, CreateUserInput, DeleteUserInput, RevokeApiKeyInput } from './user.inputs';
+import { CreateApiKeyPayload, CreateUserPayload, DeleteUserPayload, RevokeApiKeyPayload } from './user.payloads';
 import { toApiKeyType, toUserType } from './user.mappers';
 import { forbidden } from '../../server/errors';
 
@@ -40,12 +40,24 @@ export class UserResolver {
     return { key: toApiKeyType(key), apiKey };
   }
 
-  @Mutation(() => RevokeApiKeyPayload, { description: 'Revokes an API key; it stops authenticating at once.' })
+  @Mutation(() => RevokeApiKeyPayload, { description: 'Revokes an API key; it stops authenticating at once, and its live subscriptions end with UNAUTHENTICATED.' })
   async revokeApiKey(
     @Arg('input', () => RevokeApiKeyInput, { description: 'The key to revoke.' }) input: RevokeApiKeyInput,
     @Ctx() ctx: Context,
     @CurrentViewer() viewer: Viewer,
   ): Promise<RevokeApiKeyPayload> {
     return { key: toApiKeyType(await ctx.services.users.revokeApiKey(ctx, viewer, input)) };
+  }
+
+  @Mutation(() => DeleteUserPayload, {
+    description:
+      'Deletes a user with everything they own (admin only): their keys and tokens stop authenticating, their runs end and their live subscriptions end with UNAUTHENTICATED.',
+  })
+  async deleteUser(
+    @Arg('input', () => DeleteUserInput, { description: 'The user to delete.' }) input: DeleteUserInput,
+    @Ctx() ctx: Context,
+    @CurrentViewer() viewer: Viewer,
+  ): Promise<DeleteUserPayload> {
+    return { deletedUserId: await ctx.services.users.deleteUser(ctx, viewer, input) };
   }
 }

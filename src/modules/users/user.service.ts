@@ -1,11 +1,15 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { badInput, conflict, forbidden, notFound } from '../../server/errors';
 import { optionalId, requireId, requireText, LIMITS } from '../../server/validate';
 import { ApiKey } from './api-key.entity';
 import { User, UserRole } from './user.entity';
 import { generateApiKey, hashApiKey } from './api-key';
-import type { CreateApiKeyInput, CreateUserInput, RevokeApiKeyInput } from './user.inputs';
+import type { CreateApiKeyInput, CreateUserInput, DeleteUserInput, RevokeApiKeyInput } from './user.inputs';
+import type { Revocation, Revocations } from './revocations';
+import type { RemovedRuns } from '../conversations/conversation.service';
+import { ACTIVE_STATUSES_SQL } from '../runs/run-state';
+import type { RunStatus } from '../runs/run.entity';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -13,7 +17,16 @@ export function requireAdmin(viewer: Viewer): void {
   if (viewer.role !== UserRole.ADMIN) throw forbidden('Only admins can do this');
 }
 
+export interface UserServiceDeps {
+  /** Tells every node a credential ended, so its live subscriptions end too. */
+  revocations: Revocations;
+  /** Ends the runs that were active in what a removed user owned (their rows went with the user). */
+  runsRemoved: RemovedRuns;
+}
+
 export class UserService {
+  constructor(private readonly deps: UserServiceDeps) {}
+
   async me(ctx: Context, viewer: Viewer): Promise<User> {
     const user = await ctx.em.findOne(User, { id: viewer.id });
     if (!user) throw notFound('User', viewer.id);
@@ -54,7 +67,46 @@ export class UserService {
       key.revokedAt = new Date();
       await ctx.em.flush();
     }
+    // Sent again for a key already revoked: harmless, and a retry after a lost message ends what it missed.
+    await this.announce(ctx, { apiKeyId: key.id });
     return key;
+  }
+
+  /**
+   * Removes a user and everything they own (conversations, agents, runs,
+   * keys) in one cascading delete, ends their active runs, and ends their
+   * live subscriptions on every node. Admins only, and not themselves: the
+   * last admin cannot lock everyone out this way.
+   */
+  async deleteUser(ctx: Context, viewer: Viewer, input: DeleteUserInput): Promise<string> {
+    requireAdmin(viewer);
+    const id = requireId(input.userId, 'userId');
+    if (id === viewer.id) throw badInput('userId', 'you cannot delete yourself');
+    const active = await ctx.em.transactional(async (em) => {
+      // Locked first, so a run this user starts meanwhile has either committed (and is listed) or fails on the foreign key.
+      const user = await em.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!user) throw notFound('User', id);
+      const runs = await em.getConnection().execute<{ id: string; status: RunStatus }[]>(
+        'select id, status from runs where owner_id = ? and status = any(?::run_status[])',
+        [id, ACTIVE_STATUSES_SQL],
+        'all',
+        em.getTransactionContext(),
+      );
+      await em.nativeDelete(User, { id });
+      return runs;
+    });
+    await this.announce(ctx, { userId: id });
+    for (const err of await this.deps.runsRemoved(active)) ctx.logger.error({ err, userId: id }, 'could not end a run of a deleted user');
+    return id;
+  }
+
+  /** The change has committed: a node that misses the message still refuses the credential at its next operation. */
+  private async announce(ctx: Context, revocation: Revocation): Promise<void> {
+    try {
+      await this.deps.revocations.publish(revocation);
+    } catch (err) {
+      ctx.logger.error({ err, ...revocation }, 'could not announce a revocation; live subscriptions under it continue until their next operation');
+    }
   }
 
   async listApiKeys(ctx: Context, userId: string): Promise<ApiKey[]> {

@@ -1,0 +1,118 @@
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import type { Revocation } from '../modules/users/revocations';
+import type { Context, Viewer } from './context';
+import { unauthenticated, type AppError } from './errors';
+
+/** How long a revocation is remembered for subscriptions still being set up when it arrived. */
+const REMEMBER_MS = 60_000;
+const REMEMBER_MAX = 10_000;
+
+interface Live {
+  viewer: Viewer;
+  end(err: AppError): void;
+}
+
+type Stream = AsyncIterableIterator<ExecutionResult>;
+
+/**
+ * The subscriptions this node serves, by the user and API key that opened
+ * them, so that a revoked key or a removed user ends them: each one's stream
+ * throws UNAUTHENTICATED, which graphql-ws sends as an `error` message for
+ * that operation only; the source behind it is released at once.
+ */
+export function createLiveSubscriptions() {
+  const byCredential = new Map<string, Set<Live>>();
+  /** Revoked credentials by when they were revoked: a subscription authorized just before is ended on arrival. */
+  const recent = new Map<string, number>();
+  const keysOf = (viewer: Viewer) => [`user:${viewer.id}`, ...(viewer.apiKeyId ? [`apiKey:${viewer.apiKeyId}`] : [])];
+  const keyOf = (r: Revocation) => (r.apiKeyId ? `apiKey:${r.apiKeyId}` : `user:${r.userId}`);
+  const why = (r: Revocation) => unauthenticated(r.apiKeyId ? 'This API key was revoked' : 'This user was removed');
+
+  function revokedRecently(viewer: Viewer): AppError | undefined {
+    const now = Date.now();
+    for (const key of keysOf(viewer)) {
+      const at = recent.get(key);
+      if (at !== undefined && now - at < REMEMBER_MS) return unauthenticated(key.startsWith('apiKey:') ? 'This API key was revoked' : 'This user was removed');
+    }
+    return undefined;
+  }
+
+  function track<R extends Stream | ExecutionResult>(args: ExecutionArgs, result: R): R | Stream {
+    const viewer = (args.contextValue as Context | undefined)?.viewer;
+    // A subscription refused at set-up is an ExecutionResult: nothing to end.
+    if (!viewer || !(Symbol.asyncIterator in Object(result))) return result;
+    const stream = result as Stream;
+    let failure: AppError | undefined;
+    let wake: ((err: AppError) => void) | undefined;
+    const live: Live = {
+      viewer,
+      end(err) {
+        if (failure) return;
+        failure = err;
+        forget();
+        void stream.return?.();
+        wake?.(err);
+      },
+    };
+    const keys = keysOf(viewer);
+    const forget = () => {
+      for (const key of keys) {
+        const set = byCredential.get(key);
+        set?.delete(live);
+        if (set?.size === 0) byCredential.delete(key);
+      }
+    };
+    for (const key of keys) {
+      let set = byCredential.get(key);
+      if (!set) byCredential.set(key, (set = new Set()));
+      set.add(live);
+    }
+    const early = revokedRecently(viewer);
+    if (early) live.end(early);
+
+    const done = { done: true as const, value: undefined };
+    const tracked: Stream = {
+      [Symbol.asyncIterator]: () => tracked,
+      async next() {
+        if (failure) throw failure;
+        const ended = new Promise<never>((_, reject) => (wake = reject));
+        ended.catch(() => undefined);
+        try {
+          return await Promise.race([stream.next(), ended]);
+        } finally {
+          wake = undefined;
+        }
+      },
+      async return() {
+        forget();
+        await stream.return?.();
+        return done;
+      },
+      async throw(err: unknown) {
+        forget();
+        await stream.return?.();
+        throw err;
+      },
+    };
+    return tracked;
+  }
+
+  return {
+    /** Wraps a subscription's stream (from graphql-ws `subscribe`) so a revocation can end it. */
+    track,
+
+    /** Ends every subscription opened with the revoked credential; the count is for logs. */
+    revoke(revocation: Revocation): number {
+      const key = keyOf(revocation);
+      if (recent.size >= REMEMBER_MAX) recent.delete(recent.keys().next().value as string);
+      recent.delete(key);
+      recent.set(key, Date.now());
+      const lives = [...(byCredential.get(key) ?? [])];
+      const err = why(revocation);
+      for (const live of lives) live.end(err);
+      return lives.length;
+    },
+  };
+}
+
+export type LiveSubscriptions = ReturnType<typeof createLiveSubscriptions>;
