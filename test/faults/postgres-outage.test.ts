@@ -71,6 +71,9 @@ describe('fault: Postgres stops while a run streams its last tokens', () => {
       expect(outcome.events.at(-1)).toMatchObject({ __typename: 'RunCompleted', status: 'COMPLETED' });
     }
 
+    // Its lease aged through the outage, yet nobody took the run from the worker that was still retrying.
+    for (const node of cluster.api) expect(node.logs.some((l) => l.includes('reconciler ended abandoned runs'))).toBe(false);
+
     // The branch is free: the next message on it runs, through the node that did not start the first run.
     cluster.fake.enqueue({ kind: 'stream', text: ['still ', 'here'] });
     const next = await cluster.send(key, conversationId, 'Are you still there?', 1);

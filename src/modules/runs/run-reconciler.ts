@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logger';
+import { isTransientDbError } from '../../db/retry';
 import type { RunEventLog } from '../../events/run-event-log';
 import type { LeaderLock } from '../../queue/leader-lock';
 import type { RunSignals } from '../../queue/run-signals';
@@ -37,6 +39,10 @@ export class RunReconciler {
   private timer?: NodeJS.Timeout;
   private pass?: Promise<number>;
   private stopped = false;
+  /** The last pass could not reach Postgres. */
+  private unreachable = false;
+  /** performance.now() until which expired leases are not trusted (a lease after Postgres came back). */
+  private leasesTrustedFrom = 0;
 
   constructor(private readonly deps: RunReconcilerDeps) {}
 
@@ -61,7 +67,21 @@ export class RunReconciler {
   async reconcile(): Promise<number> {
     if (!(await this.deps.lock.acquire())) return 0;
     const { leaseMs, requiresActionTtlSeconds } = this.deps;
-    const candidates = await this.deps.store.findUnreconciled(leaseMs, requiresActionTtlSeconds, BATCH);
+    let candidates: ReconcileCandidate[];
+    try {
+      candidates = await this.deps.store.findUnreconciled(leaseMs, requiresActionTtlSeconds, BATCH);
+    } catch (err) {
+      this.unreachable ||= isTransientDbError(err);
+      throw err;
+    }
+    if (this.unreachable) {
+      // Postgres was away for us, so for the workers too: no lease could be renewed. Until each had a
+      // full lease to renew it, an expired one says nothing (the store's query covers a restart, not a
+      // network outage or a failover).
+      this.unreachable = false;
+      this.leasesTrustedFrom = performance.now() + leaseMs;
+    }
+    if (performance.now() < this.leasesTrustedFrom) candidates = candidates.filter((c) => c.status === RunStatus.REQUIRES_ACTION);
     let ended = 0;
     for (const candidate of candidates) {
       try {

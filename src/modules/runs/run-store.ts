@@ -134,6 +134,10 @@ export class RunStore {
    * write) or a deadline more than `leaseMs` past (their worker is stuck), and
    * REQUIRES_ACTION runs past their tool-output deadline (`ttlSeconds` after
    * they paused, for rows paused before deadlines were stored).
+   *
+   * A lease counts from the server's start at the earliest: while Postgres was
+   * down no worker could renew one, and a worker retrying its writes through
+   * the restart must get a full lease to come back before it counts as lost.
    */
   async findUnreconciled(leaseMs: number, ttlSeconds: number, limit: number): Promise<ReconcileCandidate[]> {
     return this.housekeeping<ReconcileCandidate>(
@@ -142,7 +146,7 @@ export class RunStore {
         where status in ('IN_PROGRESS', 'CANCELLING', 'REQUIRES_ACTION')
           and case when status = 'REQUIRES_ACTION'
                    then coalesce(deadline_at, updated_at + ? * interval '1 second') < now()
-                   else coalesce(heartbeat_at, started_at, updated_at) < now() - ? * interval '1 millisecond'
+                   else greatest(coalesce(heartbeat_at, started_at, updated_at), pg_postmaster_start_time()) < now() - ? * interval '1 millisecond'
                      or deadline_at < now() - ? * interval '1 millisecond'
               end
         order by updated_at
