@@ -68,13 +68,20 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     if (config.redisUrl) {
       const connect = async () => {
         const r = new Redis(config.redisUrl!, { lazyConnect: true, maxRetriesPerRequest: 3 });
+        // Connection errors reach every caller through its rejected command; the listener keeps ioredis
+        // from printing each reconnect attempt to stderr as an "Unhandled error event".
+        r.on('error', (err: unknown) => logger.debug({ err }, 'redis connection error'));
         await r.connect();
         cleanups.push(async () => r.disconnect());
         return r;
       };
       redis = await connect();
       const [busSub, signalSub] = await Promise.all([connect(), connect()]);
-      bus = new EventBus(config.redisPrefix, { publish: redis, subscribe: busSub });
+      bus = new EventBus(config.redisPrefix, {
+        publish: redis,
+        subscribe: busSub,
+        onError: (err) => logger.warn({ err }, 'conversation event not delivered (Redis unavailable)'),
+      });
       signals = new RedisRunSignals(redis, signalSub, config.redisPrefix);
       queue = new BullRunQueue({
         redisUrl: config.redisUrl,

@@ -26,13 +26,9 @@ export class EventBus {
 
   constructor(
     private readonly prefix: string,
-    redis?: { publish: Redis; subscribe: Redis },
+    redis?: { publish: Redis; subscribe: Redis; onError: (err: unknown) => void },
   ) {
-    this.pubsub = createPubSub<Topics>(
-      redis
-        ? { eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) }
-        : undefined,
-    );
+    this.pubsub = createPubSub<Topics>(redis ? { eventTarget: redisEventTarget(redis) } : undefined);
   }
 
   publishConversation(payload: ConversationEventPayload): void {
@@ -42,4 +38,23 @@ export class EventBus {
   conversation(conversationId: string): AsyncIterable<ConversationEventPayload> {
     return this.pubsub.subscribe(`${this.prefix}conversation:${conversationId}`);
   }
+}
+
+/**
+ * The Redis event target calls publish, subscribe and unsubscribe without
+ * handling their promises: with Redis away, one rejected PUBLISH (a
+ * sendMessage's MESSAGE_ADDED) was an unhandled rejection that took the whole
+ * API node down. Conversation events are notifications, not the record: a
+ * lost one is logged; ioredis renews subscriptions once it reconnects.
+ */
+function redisEventTarget(redis: { publish: Redis; subscribe: Redis; onError: (err: unknown) => void }) {
+  const { publish, subscribe, onError } = redis;
+  return createRedisEventTarget({
+    publishClient: { publish: (channel: string, message: string) => publish.publish(channel, message).catch(onError) } as unknown as Redis,
+    subscribeClient: {
+      on: (event: 'message', listener: (channel: string, message: string) => void) => subscribe.on(event, listener),
+      subscribe: (channel: string) => subscribe.subscribe(channel).catch(onError),
+      unsubscribe: (channel: string) => subscribe.unsubscribe(channel).catch(onError),
+    } as unknown as Redis,
+  });
 }

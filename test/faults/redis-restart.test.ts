@@ -1,4 +1,4 @@
-import type { RunEventItem } from '../runs/run-helpers';
+import { SEND, type RunEventItem } from '../runs/run-helpers';
 import { numberedTokens, startFaultCluster, tokenText, type FaultCluster, type RunEventsError } from './cluster';
 
 /**
@@ -71,5 +71,34 @@ describe('fault: Redis restarts without persistence mid-run', () => {
       expect(outcome.error).toBeUndefined();
       expectHonest(outcome, next.run.id, fresh.join(''));
     }
+  }, 240_000);
+
+  it('answers sendMessage while Redis is down with a retryable code, never an internal error, and leaves the branch usable', async () => {
+    const key = await cluster.newUser();
+    const conversationId = await cluster.conversation(key);
+    await cluster.redis.stop();
+    let refused: Awaited<ReturnType<FaultCluster['gql']>>;
+    try {
+      refused = await cluster.gql(0, SEND, { input: { conversationId, content: 'Anyone there?' } }, key);
+    } finally {
+      await cluster.redis.start();
+    }
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors?.[0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
+
+    // Whatever was written is whole: a new message on the conversation starts a run that completes.
+    cluster.fake.enqueue({ kind: 'stream', text: ['back'] });
+    // The nodes reconnect to Redis on their own; until they have, a send may be refused the same way.
+    let next: Awaited<ReturnType<FaultCluster['send']>> | undefined;
+    for (let attempt = 0; !next; attempt++) {
+      try {
+        next = await cluster.send(key, conversationId, 'Now?');
+      } catch (err) {
+        if (attempt >= 50 || !String(err).includes('SERVICE_UNAVAILABLE')) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const done = await cluster.waitForRun(next.run.id, key);
+    expect(done).toMatchObject({ status: 'COMPLETED', responseMessage: { content: 'back' } });
   }, 240_000);
 });
