@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { JsonType, ReferenceKind, UniqueConstraintViolationException, type EntityClass, type RequiredEntityData } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 
 /**
  * Knex expands a JavaScript array bound to `?` into a list, so uuid arrays are
@@ -54,4 +55,50 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
   if (err instanceof UniqueConstraintViolationException) return String(err.message).includes(constraint);
   const pg = err as { code?: string; constraint?: string } | null;
   return pg?.code === '23505' && pg.constraint === constraint;
+}
+
+/** A hot read statement: `name` lets Postgres parse and plan it once per connection; `text` uses $1, $2… */
+export interface PreparedStatement {
+  name: string;
+  text: string;
+}
+
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs a named, parameterised statement on a pooled connection (or the
+ * caller's transaction's) and returns its rows as node-postgres parsed them
+ * under MikroORM's type parsers (timestamps stay text). The ORM's `execute`
+ * inlines every value into the text, so Postgres would plan each call anew.
+ * The statement still goes through the ORM's query log, so query counting and
+ * debug logging see it.
+ */
+export async function preparedRows<T>(em: EntityManager, statement: PreparedStatement, values: unknown[]): Promise<T[]> {
+  const connection = em.getConnection();
+  const client = (em.getTransactionContext<Knex.Transaction>() ?? connection.getKnex()).client as Knex.Client;
+  const run = async (): Promise<T[]> => {
+    const pg = (await client.acquireConnection()) as PgClient;
+    try {
+      return (await pg.query({ name: statement.name, text: statement.text, values })).rows as T[];
+    } finally {
+      await client.releaseConnection(pg);
+    }
+  };
+  // executeQuery is protected only in the typings: it is the ORM's timing and logging wrapper.
+  const logged = connection as unknown as { executeQuery<R>(query: string, cb: () => Promise<R>, context?: object): Promise<R> };
+  return logged.executeQuery(statement.text, run, { query: statement.text, params: values });
+}
+
+/**
+ * A statement written with knex's `?` placeholders as a prepared one: `$1…$n`
+ * in order, named after its text, so each distinct shape (a list with or
+ * without a filter, say) is planned once per connection. The text must hold
+ * no other `?` (no jsonb `?` operators).
+ */
+export function prepared(prefix: string, sql: string): PreparedStatement {
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  return { name: `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }

@@ -28,7 +28,8 @@ export interface Connection<T> {
 
 /** Builds `<Name>Edge` and `<Name>Connection` object types for a node type. */
 export function ConnectionType<T extends object>(name: string, node: ClassType<T>, description: string) {
-  @ObjectType(`${name}Edge`, { description: `An edge in a ${name} connection.` })
+  // simpleResolvers: edges are plain data, read by graphql's default resolver (no wrapper per edge of a long page).
+  @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `An edge in a ${name} connection.` })
   class EdgeType {
     @Field({ description: 'Opaque cursor of this edge.' })
     cursor!: string;
@@ -37,7 +38,7 @@ export function ConnectionType<T extends object>(name: string, node: ClassType<T
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`, { description })
+  @ObjectType(`${name}Connection`, { simpleResolvers: true, description })
   class ConnectionClass {
     @Field(() => [EdgeType], { description: 'The page of edges.' })
     edges!: EdgeType[];

@@ -39,8 +39,7 @@ export class ConversationResolver {
     @Arg('after', () => String, { nullable: true, description: 'Cursor to continue after.' }) after?: string,
     @Arg('filter', () => ConversationFilter, { nullable: true, description: 'Narrows the list.' }) filter?: ConversationFilter,
   ): Promise<Connection<ConversationType>> {
-    const page = await ctx.services.conversations.list(ctx, viewer, { first, after, filter });
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toConversationType(e.node) })) };
+    return ctx.services.conversations.list(ctx, viewer, { first, after, filter });
   }
 
   @FieldResolver(() => MessageConnection, { description: 'The branch from the root to a leaf (the active leaf by default).' })
@@ -52,14 +51,12 @@ export class ConversationResolver {
     @Arg('leafId', () => ID, { nullable: true, description: 'Leaf of the branch to walk; the active leaf by default.' })
     leafId?: string,
   ): Promise<Connection<MessageType>> {
-    const page = await ctx.services.messages.path(ctx, conversation, { first, after, leafId });
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toMessageType(e.node) })) };
+    return ctx.services.messages.path(ctx, conversation, { first, after, leafId });
   }
 
   @FieldResolver(() => MessageType, { nullable: true, description: 'The leaf of the active branch.' })
   async activeLeaf(@Root() conversation: ConversationType, @Ctx() ctx: Context): Promise<MessageType | null> {
-    const m = conversation.activeLeafId ? await ctx.loaders.messageById.load(conversation.activeLeafId) : null;
-    return m ? toMessageType(m) : null;
+    return conversation.activeLeafId ? await ctx.loaders.plainMessageById.load(conversation.activeLeafId) : null;
   }
 
   @FieldResolver(() => AgentType, { nullable: true, description: 'Default agent for runs.' })

@@ -4,6 +4,7 @@ import type { Context, Viewer } from '../../server/context';
 import { conflict, notFound } from '../../server/errors';
 import { loadOwned, ownedBy } from '../../server/ownership';
 import { toConnection, type Connection } from '../../server/relay';
+import { prepared, preparedRows } from '../../db/sql';
 import { LIMITS, optionalId, optionalText, requireId, requireTags, requireTemperature, requireText } from '../../server/validate';
 import type { ConversationEventPayload, EventBus } from '../../events/event-bus';
 import type { Message } from '../messages/message.entity';
@@ -12,7 +13,8 @@ import { Agent } from '../agents/agent.entity';
 import type { RunStatus } from '../runs/run.entity';
 import { ACTIVE_STATUSES_SQL } from '../runs/run-state';
 import { Conversation, type ConversationSettings } from './conversation.entity';
-import type { ConversationFilter, ConversationSettingsInput } from './conversation.types';
+import type { ConversationFilter, ConversationSettingsInput, ConversationType } from './conversation.types';
+import { conversationFromRow, type ConversationRecord } from './conversation.mappers';
 import type { CreateConversationInput, DeleteConversationInput, UpdateConversationInput } from './conversation.inputs';
 import { conversationListSql } from './conversation-list.sql';
 import { listCursor, toListQuery } from './conversation-list';
@@ -46,21 +48,17 @@ export class ConversationService {
     ctx: Context,
     viewer: Viewer,
     args: { first?: number | null; after?: string | null; filter?: ConversationFilter | null },
-  ): Promise<Connection<Conversation>> {
+  ): Promise<Connection<ConversationType>> {
     const query = toListQuery(viewer.id, args);
     const { sql, params } = conversationListSql(query);
-    const rows = await ctx.em.getConnection().execute<Record<string, unknown>[]>(sql, params);
-    const listed = rows.map((row) => {
-      const { list_updated_at: updatedAt, list_rank: rank, ...columns } = row;
-      return { conversation: ctx.em.map(Conversation, columns), updatedAt: String(updatedAt), rank: Number(rank) };
-    });
-    const page = toConnection(
-      listed,
-      query.limit,
-      (l) => listCursor(query, l.rank, l.updatedAt, l.conversation.id),
-      Boolean(query.after),
+    // A read: plain rows from a prepared statement (one plan per list shape), no entities.
+    const rows = await preparedRows<ConversationRecord & { list_updated_at: string; list_rank: number | null }>(
+      ctx.em,
+      prepared('conversation_list', sql),
+      params,
     );
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.node.conversation })) };
+    const page = toConnection(rows, query.limit, (r) => listCursor(query, Number(r.list_rank), r.list_updated_at, r.id), Boolean(query.after));
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: conversationFromRow(e.node) })) };
   }
 
   async create(ctx: Context, viewer: Viewer, input: CreateConversationInput): Promise<Conversation> {

@@ -3,7 +3,7 @@ import { ConnectionType } from '../../server/relay';
 import { MessageType } from '../messages/message.types';
 import { ContextStrategy } from '../context/context.types';
 
-@ObjectType('ConversationSettings', { description: 'Defaults used by runs in this conversation when no agent is given.' })
+@ObjectType('ConversationSettings', { simpleResolvers: true, description: 'Defaults used by runs in this conversation when no agent is given.' })
 export class ConversationSettingsType {
   @Field(() => String, { nullable: true, description: 'Model id as `provider/model`.' })
   model!: string | null;
@@ -33,7 +33,8 @@ export class ConversationSettingsInput {
   contextStrategy?: ContextStrategy | null;
 }
 
-@ObjectType('Conversation', { description: 'A conversation: a tree of messages with one active branch.' })
+// simpleResolvers: as on Message, plain properties need no per-field wrapper.
+@ObjectType('Conversation', { simpleResolvers: true, description: 'A conversation: a tree of messages with one active branch.' })
 export class ConversationType {
   @Field(() => ID, { description: 'Stable id.' })
   id!: string;

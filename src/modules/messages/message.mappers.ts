@@ -25,3 +25,12 @@ export const toMessageType = (m: Message): MessageType => ({
   agentId: fk(m.agent),
   runId: fk(m.run),
 });
+
+/** A message as MESSAGE_JSON builds it: MessageType but for created_at, in epoch milliseconds. */
+export type MessageJson = Omit<MessageType, 'createdAt'> & { createdAt: number | Date };
+
+/** Finishes a MESSAGE_JSON object in place (its one Date), instead of copying a thousand objects a page. */
+export const messageFromJson = (m: MessageJson): MessageType => {
+  m.createdAt = new Date(m.createdAt);
+  return m as MessageType;
+};

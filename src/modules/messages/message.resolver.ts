@@ -37,9 +37,9 @@ export class MessageResolver {
   @FieldResolver(() => MessageType, { nullable: true, description: 'Parent message; null for a root.' })
   async parent(@Root() message: MessageType, @Ctx() ctx: Context): Promise<MessageType | null> {
     if (!message.parentId) return null;
-    const parent = await ctx.loaders.messageById.load(message.parentId);
+    const parent = await ctx.loaders.plainMessageById.load(message.parentId);
     if (!parent) throw notFound('Message', message.parentId);
-    return toMessageType(parent);
+    return parent;
   }
 
   @FieldResolver(() => [MessageType], { description: 'Replies to this message, oldest first; more than one means branches.' })

@@ -8,6 +8,7 @@ import type { ConversationService } from '../conversations/conversation.service'
 import type { Conversation } from '../conversations/conversation.entity';
 import { Message, MessageRole, type ToolCallPart } from './message.entity';
 import type { AppendMessageInput } from './message.inputs';
+import type { MessageType } from './message.types';
 import { insertMessage, type ActiveLeafPolicy } from './message-insert';
 
 export interface NewMessage {
@@ -18,6 +19,11 @@ export interface NewMessage {
   toolCallId?: string;
   model?: string;
 }
+
+/** A path cursor is its depth: the same string in every conversation, so the common ones are encoded once. */
+const PATH_CURSORS: string[] = [];
+const pathCursor = (depth: number): string =>
+  depth < 10_000 ? (PATH_CURSORS[depth] ??= encodeCursor('path', depth)) : encodeCursor('path', depth);
 
 /** Deeper than any path can be (depth is a Postgres int). */
 const MAX_DEPTH = 2_000_000_000;
@@ -34,12 +40,12 @@ export class MessageService {
     return message;
   }
 
-  /** The branch root → leaf (the active leaf by default), paged by depth. */
+  /** The branch root → leaf (the active leaf by default), paged by depth, as plain objects. */
   async path(
     ctx: Context,
     conversation: { id: string; activeLeafId: string | null },
     args: { first?: number | null; after?: string | null; leafId?: string | null },
-  ): Promise<Connection<Message>> {
+  ): Promise<Connection<MessageType>> {
     const limit = pageSize(args.first);
     const afterDepth = decodeCursor('path', args.after, 'int');
     const leafId = optionalId(args.leafId, 'leafId') ?? conversation.activeLeafId;
@@ -48,8 +54,8 @@ export class MessageService {
     if (!Number.isSafeInteger(start) || start < 0 || start > MAX_DEPTH) throw badInput('after', 'is not a cursor from this list');
     // Only the page (and one more, for hasNextPage) is read in full and hydrated.
     const { leaf, messages } = await ctx.loaders.pathSlice.load({ leafId, fromDepth: start, limit: limit + 1 });
-    if (!leaf || leaf.conversation.id !== conversation.id) throw notFound('Message', leafId);
-    return toConnection(messages, limit, (m) => encodeCursor('path', m.depth), start > 0);
+    if (!leaf || leaf.conversationId !== conversation.id) throw notFound('Message', leafId);
+    return toConnection(messages, limit, (m) => pathCursor(m.depth), start > 0);
   }
 
   async append(ctx: Context, viewer: Viewer, input: AppendMessageInput): Promise<Message> {

@@ -9,7 +9,7 @@ registerEnumType(MessageStatus, {
   description: 'COMPLETE, or INCOMPLETE when a run was cancelled or cut short while writing it.',
 });
 
-@ObjectType('ToolCall', { description: 'A tool call requested by the assistant.' })
+@ObjectType('ToolCall', { simpleResolvers: true, description: 'A tool call requested by the assistant.' })
 export class ToolCallType {
   @Field({ description: 'Call id; a TOOL message answers it with the same toolCallId.' })
   id!: string;
@@ -21,7 +21,9 @@ export class ToolCallType {
   arguments!: string;
 }
 
-@ObjectType('Message', { description: 'A node of a conversation tree.' })
+// simpleResolvers: plain properties are read by graphql's default resolver instead of a type-graphql
+// wrapper per field and message (a list page shows a thousand messages); field resolvers are unaffected.
+@ObjectType('Message', { simpleResolvers: true, description: 'A node of a conversation tree.' })
 export class MessageType {
   @Field(() => ID, { description: 'Stable id (UUIDv7; sorts by creation).' })
   id!: string;

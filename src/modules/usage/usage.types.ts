@@ -1,6 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('Usage', { description: 'Token usage and cost; sums of their parts at every level.' })
+@ObjectType('Usage', { simpleResolvers: true, description: 'Token usage and cost; sums of their parts at every level.' })
 export class UsageType {
   @Field(() => Int, { description: 'Input tokens billed.' })
   promptTokens!: number;
