@@ -77,8 +77,15 @@ export function createLiveSubscriptions() {
         if (failure) throw failure;
         const ended = new Promise<never>((_, reject) => (wake = reject));
         ended.catch(() => undefined);
+        // graphql-ws reads with `for await`, which calls neither return() nor throw() when the stream
+        // ends by itself (a run's terminal event) or fails: the entry is dropped here then.
         try {
-          return await Promise.race([stream.next(), ended]);
+          const result = await Promise.race([stream.next(), ended]);
+          if (result.done) forget();
+          return result;
+        } catch (err) {
+          forget();
+          throw err;
         } finally {
           wake = undefined;
         }

@@ -1,4 +1,5 @@
 import {
+  GraphQLError,
   TypeInfo,
   ValidationContext,
   getNullableType,
@@ -22,10 +23,10 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './relay';
  */
 
 /**
- * Lists that no argument bounds. `children` and `siblings` are as wide as the
- * widest tree Parley holds: importConversation builds 100-child nodes, so a
- * smaller guess would let `children { parent { children … } } }` past at a
- * fraction of its real size.
+ * Lists that no argument bounds. `children` and `siblings` list at most 100
+ * replies (message.resolver.ts), and are counted as that many: a smaller guess
+ * would let `children { parent { children … } } }` past at a fraction of its
+ * real size over a wide node.
  */
 export const ASSUMED_LIST_SIZES: Readonly<Record<string, number>> = {
   'Message.children': MAX_PAGE_SIZE,
@@ -86,6 +87,8 @@ export function operationCost(
   } catch (err) {
     if (visitor.evaluatedNodes >= maxNodes) return { kind: 'too-many-nodes', maxNodes };
     if (err instanceof RangeError) return { kind: 'too-deep' };
+    // A directive argument whose variable does not coerce (`@include(if: $b)` with b null): execution refuses it.
+    if (err instanceof GraphQLError) return { kind: 'cost', cost: 0 };
     throw err;
   }
   return { kind: 'cost', cost: visitor.complexity };

@@ -83,6 +83,9 @@ export function createWsLimits(opts: WsLimitsOptions) {
     async admit(ctx: object, id: string): Promise<GraphQLError[] | undefined> {
       const socket = sockets.get(ctx);
       if (!socket) return undefined; // not acknowledged: graphql-ws closes the socket itself
+      // An id reused while its earlier operation still holds a slot (it was completed mid-admission,
+      // so graphql-ws reported neither onComplete nor onError): that slot is given back first.
+      if (socket.held.has(id)) release(ctx, id);
       if (socket.held.size >= maxPerSocket) return full('subscriptionsPerSocket', maxPerSocket);
       socket.held.set(id, undefined); // counted before any await: a burst on one socket is counted exactly
       const [slot, rate] = await Promise.allSettled([

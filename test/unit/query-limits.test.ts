@@ -68,6 +68,11 @@ describe('the cost of an operation', () => {
     expect(costOf('query($n: Int) { conversations(first: $n) { edges { node { id } } } }', { n: 50 })).toBe(1 + 50 * 3);
   });
 
+  it('leaves a directive whose variable does not coerce to execution instead of throwing', () => {
+    // `$b: Boolean = true` sent as null passes validation; @include's `if` then cannot be read.
+    expect(costOf('query($b: Boolean = true) { viewer @include(if: $b) { id } }', { b: null })).toBe(0);
+  });
+
   it('gives lists without `first` an assumed size, and lists of scalars cost 1', () => {
     expect(costOf('query($id: ID!) { message(id: $id) { children { id } } }', { id: 'x' })).toBe(1 + 1 + 100);
     expect(costOf('query($id: ID!) { message(id: $id) { edits { previousContent } } }', { id: 'x' })).toBe(1 + 1 + 20);

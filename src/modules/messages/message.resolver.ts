@@ -13,6 +13,14 @@ import { toMessageType } from './message.mappers';
 import { AppendMessageInput } from './message.inputs';
 import { AppendMessagePayload } from './message.payloads';
 import { siblingGroup } from './message-tree.sql';
+import { MAX_PAGE_SIZE } from '../../server/relay';
+
+/**
+ * Unpaged reply lists stop here: the query cost limit counts `children` and
+ * `siblings` as this many, so a node with more replies cannot make a small
+ * document answer far more than it was costed at. All of them: Conversation.tree.
+ */
+const MAX_LISTED_REPLIES = MAX_PAGE_SIZE;
 
 @Resolver(() => MessageType)
 export class MessageResolver {
@@ -42,14 +50,20 @@ export class MessageResolver {
     return parent;
   }
 
-  @FieldResolver(() => [MessageType], { description: 'Replies to this message, oldest first; more than one means branches.' })
+  @FieldResolver(() => [MessageType], {
+    description: 'Replies to this message, oldest first (the first 100; Conversation.tree pages through every one); more than one means branches.',
+  })
   async children(@Root() message: MessageType, @Ctx() ctx: Context): Promise<MessageType[]> {
-    return (await ctx.loaders.childrenOf.load(siblingGroup(message.conversationId, message.id))).map(toMessageType);
+    const group = await ctx.loaders.childrenOf.load(siblingGroup(message.conversationId, message.id));
+    return group.slice(0, MAX_LISTED_REPLIES).map(toMessageType);
   }
 
-  @FieldResolver(() => [MessageType], { description: 'Messages sharing this parent, this one included, oldest first.' })
+  @FieldResolver(() => [MessageType], {
+    description: 'Messages sharing this parent, this one included, oldest first (the first 100; siblingCount counts them all).',
+  })
   async siblings(@Root() message: MessageType, @Ctx() ctx: Context): Promise<MessageType[]> {
-    return (await ctx.loaders.childrenOf.load(siblingGroup(message.conversationId, message.parentId))).map(toMessageType);
+    const group = await ctx.loaders.childrenOf.load(siblingGroup(message.conversationId, message.parentId));
+    return group.slice(0, MAX_LISTED_REPLIES).map(toMessageType);
   }
 
   @FieldResolver(() => Int, { description: 'Position among siblings, from 0 (for "2 of 3" navigation).' })

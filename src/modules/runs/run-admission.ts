@@ -45,11 +45,6 @@ export async function admitRun(em: EntityManager, userId: string, maxActive: num
   return { priority: Math.min(active + 1, MAX_PRIORITY) };
 }
 
-/** A run resumed after tool outputs was admitted when it started: it only takes its fair place again. */
-export async function resumePriority(em: EntityManager, userId: string): Promise<number> {
-  return Math.min((await countSlotRuns(em, userId)) + 1, MAX_PRIORITY);
-}
-
 async function countSlotRuns(em: EntityManager, userId: string): Promise<number> {
   // Served by the partial index runs_owner_slot (Migration20261204155518): only active runs are in it.
   const [row] = await em

@@ -22,7 +22,7 @@ import type { RunService } from './run.service';
 import { RUN_TIMEOUT_MS, isRunTimeout, type RunOptions } from './run-options';
 import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
 import type { RunStore } from './run-store';
-import { admitRun, resumePriority } from './run-admission';
+import { admitRun } from './run-admission';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Bounds of a client tool's parameter schema: generous for real schemas, far from what breaks serialization. */
@@ -166,7 +166,9 @@ export class RunCommandService {
       locked.pendingToolCalls = undefined;
       locked.status = RunStatus.QUEUED;
       await em.flush();
-      return { tipId: tip, priority: await resumePriority(em, viewer.id) };
+      // Paused runs hold no slot, so resuming one is a start as far as the cap goes.
+      const { priority } = await admitRun(em, viewer.id, this.deps.maxActiveRunsPerUser);
+      return { tipId: tip, priority };
     });
     const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: RunStatus.REQUIRES_ACTION });
     await this.enqueue(ctx, run, queued, { tipId, priority });

@@ -43,6 +43,7 @@ export class RunReconciler {
   private unreachable = false;
   /** performance.now() until which expired leases are not trusted (a lease after Postgres came back). */
   private leasesTrustedFrom = 0;
+  private leading = false;
 
   constructor(private readonly deps: RunReconcilerDeps) {}
 
@@ -65,8 +66,13 @@ export class RunReconciler {
 
   /** One pass: ends what it finds if this process leads; the number of runs ended. */
   async reconcile(): Promise<number> {
-    if (!(await this.deps.lock.acquire())) return 0;
+    const leading = await this.deps.lock.acquire();
     const { leaseMs, requiresActionTtlSeconds } = this.deps;
+    // A process that just became leader may have taken over from one stuck in an outage it never
+    // saw: it trusts expired leases only once every worker had a full lease to renew them.
+    if (leading && !this.leading) this.leasesTrustedFrom = performance.now() + leaseMs;
+    this.leading = leading;
+    if (!leading) return 0;
     let candidates: ReconcileCandidate[];
     try {
       candidates = await this.deps.store.findUnreconciled(leaseMs, requiresActionTtlSeconds, BATCH);
