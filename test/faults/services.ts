@@ -83,30 +83,17 @@ export interface FaultRedis {
 export async function startRedis(dir: string, opts: ServiceOptions = {}): Promise<FaultRedis> {
   const port = await freePort();
   const logs: string[] = [];
-  let child: ChildProcess | null = null;
-  const start = async () => {
-    if (child) throw new Error('redis is already running');
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'];
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.once('exit', () => {
-      if (child === proc) child = null;
-    });
-    await waitForLine(proc, /Ready to accept connections/, logs, `redis-server on ${port}`, opts.startTimeoutMs ?? 30_000);
-  };
-  const stop = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    const proc = child;
-    if (!proc) return;
-    proc.kill(signal);
-    await exited(proc);
-    child = null;
-  };
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'];
+  const { start, stop, running } = supervise(
+    () => spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+    { ready: /Ready to accept connections/, logs, name: `redis-server on ${port}`, timeoutMs: opts.startTimeoutMs ?? 30_000, stopSignal: 'SIGKILL' },
+  );
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     logs,
-    running: () => child !== null,
+    running,
     stop,
     start,
     restart: async (signal) => {
@@ -181,24 +168,11 @@ export async function startPostgres(dir: string, opts: ServiceOptions = {}): Pro
     initdb.once('error', reject);
     initdb.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb exited with ${code}:\n${logs.slice(-20).join('\n')}`))));
   });
-  let child: ChildProcess | null = null;
-  const start = async () => {
-    if (child) throw new Error('postgres is already running');
-    const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-    const proc = spawn(join(bin, 'postgres'), args, { ...user, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.once('exit', () => {
-      if (child === proc) child = null;
-    });
-    await waitForLine(proc, /database system is ready to accept connections/, logs, `postgres on ${port}`, timeoutMs);
-  };
-  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
-    const proc = child;
-    if (!proc) return;
-    proc.kill(signal);
-    await exited(proc);
-    child = null;
-  };
+  const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const { start, stop, running } = supervise(
+    () => spawn(join(bin, 'postgres'), args, { ...user, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    { ready: /database system is ready to accept connections/, logs, name: `postgres on ${port}`, timeoutMs, stopSignal: 'SIGINT' },
+  );
   await start();
   const admin = new Client({ host: '127.0.0.1', port, user: 'parley', database: 'postgres' });
   await admin.connect();
@@ -211,9 +185,37 @@ export async function startPostgres(dir: string, opts: ServiceOptions = {}): Pro
     url: `postgres://parley:parley@127.0.0.1:${port}/parley`,
     port,
     logs,
-    running: () => child !== null,
+    running,
     stop: () => stop('SIGINT'),
     start,
     close: () => stop('SIGKILL'),
   };
+}
+
+/**
+ * One server process that a fault test starts, stops and starts again: start
+ * waits for its ready line; stop signals it and waits for it to exit.
+ */
+function supervise(
+  launch: () => ChildProcess,
+  opts: { ready: RegExp; logs: string[]; name: string; timeoutMs: number; stopSignal: NodeJS.Signals },
+) {
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    if (child) throw new Error(`${opts.name} is already running`);
+    const proc = launch();
+    child = proc;
+    proc.once('exit', () => {
+      if (child === proc) child = null;
+    });
+    await waitForLine(proc, opts.ready, opts.logs, opts.name, opts.timeoutMs);
+  };
+  const stop = async (signal: NodeJS.Signals = opts.stopSignal) => {
+    const proc = child;
+    if (!proc) return;
+    proc.kill(signal);
+    await exited(proc);
+    child = null;
+  };
+  return { start, stop, running: () => child !== null };
 }
