@@ -5,6 +5,7 @@ import { ProviderError } from '../providers/provider.types';
 import { MAX_TOKEN_COUNT, ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
 import { RunStatus, type Run, type RunErrorPart } from './run.entity';
 import type { RunStore } from './run-store';
+import { observeRunEnded, type RunEndObserver } from '../../observability/runs';
 
 // How a run ends: the reasons it stops early, how failures are classified, and the one terminal transition.
 
@@ -55,7 +56,7 @@ export function classifyFailure(err: unknown, signal: AbortSignal): Outcome {
 
 /** Moves the run to its final state and appends the terminal event (exactly once: the conditional update decides). */
 export async function finishRun(
-  deps: { store: RunStore; log: RunEventLog },
+  deps: { store: RunStore; log: RunEventLog } & RunEndObserver,
   run: Run,
   status: RunStatus,
   from: RunStatus[],
@@ -73,6 +74,7 @@ export async function finishRun(
     }
   }
   if (!previousStatus) return false;
+  observeRunEnded(deps, run, status, previousStatus, error);
   if (status === RunStatus.CANCELLED) {
     await appendCancelled(deps.log, run.id, previousStatus);
     return true;
