@@ -14,6 +14,7 @@ import type { ToolRegistry } from './modules/tools/tool-registry';
 import { LocalLeaderLock, RedisLeaderLock } from './queue/leader-lock';
 import { RunReconciler } from './modules/runs/run-reconciler';
 import { RunStore } from './modules/runs/run-store';
+import { observeRuntime } from './observability/runtime';
 
 /**
  * Everything an API node and a worker share: database, Redis connections, run
@@ -58,7 +59,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     }
     const orm = await initOrm({ clientUrl: databaseUrl, onQuery: opts.onQuery });
     cleanups.push(() => orm.close(true));
-    const applied = await migrate(orm);
+    const applied = await migrate(orm, { apply: config.migrate, onWait: () => logger.info('waiting for another process to finish migrating') });
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
 
     let redis: Redis | undefined;
@@ -129,6 +130,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       onCacheError: (err) => logger.warn({ err }, 'tool cache unavailable'),
     });
 
+    // Metrics sources and tracing; undone last on shutdown, so spans of runs finishing meanwhile are flushed.
+    cleanups.unshift(observeRuntime({ config, logger, orm, redis }));
     return { config, logger, orm, redis, bus, eventLog, queue, signals, providers, tools, close };
   } catch (err) {
     await close();

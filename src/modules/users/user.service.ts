@@ -120,6 +120,17 @@ export class UserService {
  * its key so main can print it once.
  */
 export async function ensureAdmin(em: EntityManager, adminKey?: string): Promise<string | undefined> {
+  // Processes that start together on an empty database take turns, so the admin is created once.
+  return em.transactional(async (tx) => {
+    await tx.getConnection().execute('select pg_advisory_xact_lock(?)', [ENSURE_ADMIN_LOCK], 'all', tx.getTransactionContext());
+    return ensureAdminLocked(tx, adminKey);
+  });
+}
+
+/** Any fixed key, distinct from the migration lock's (src/db/orm.ts). */
+const ENSURE_ADMIN_LOCK = 0x5061726c6561;
+
+async function ensureAdminLocked(em: EntityManager, adminKey?: string): Promise<string | undefined> {
   const email = 'admin@parley.local';
   if (adminKey) {
     const hash = hashApiKey(adminKey);
