@@ -8,6 +8,9 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
+  // The SDK (sdk/, an ESM + CJS package) imports its own files as `./x.js`, as Node ESM
+  // requires; jest runs the TypeScript sources, so `./x.js` means `./x.ts`.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   setupFiles: ['reflect-metadata'],
   testTimeout: 60000,
   maxWorkers: 1,

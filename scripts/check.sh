@@ -4,7 +4,8 @@
 #   typecheck   tsc --noEmit over src, test, scripts, migrations, sdk
 #   schema      schema.graphql matches what the resolvers emit
 #   migrations  the migrations produce the schema the entities describe
-#   sdk         sdk/generated matches codegen over schema.graphql + sdk/operations
+#   sdk         sdk/generated matches codegen over schema.graphql + sdk/operations,
+#               and @parley/sdk builds (ESM + CJS) and loads with require and import
 # Every step runs even when an earlier one fails; the exit status is non-zero
 # if any failed. Run a subset with e.g. `bash scripts/check.sh schema sdk`.
 # The migration step needs Postgres: TEST_DATABASE_URL, else
@@ -63,6 +64,12 @@ step_sdk() {
     return 1
   fi
   echo "sdk/generated is up to date."
+
+  # The package as published: both builds, each loadable by plain Node.
+  npm run --silent sdk:build
+  node -e "if (typeof require('@parley/sdk').createParleyClient !== 'function') process.exit(1)"
+  node --input-type=module -e "import { createParleyClient } from '@parley/sdk'; if (typeof createParleyClient !== 'function') process.exit(1)"
+  echo "@parley/sdk builds, and loads as CommonJS and as an ES module."
 }
 
 declare -a SUMMARY=()
