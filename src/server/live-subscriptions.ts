@@ -12,16 +12,30 @@ interface Live {
   end(err: AppError): void;
 }
 
+/**
+ * The credential a graphql-ws socket authenticated with at connection_init,
+ * which its operations reuse instead of authenticating again: once that
+ * credential is revoked, `revoked` says why and the socket's later
+ * operations are refused with it.
+ */
+export interface SocketCredential {
+  readonly viewer: Viewer;
+  revoked?: AppError;
+}
+
 type Stream = AsyncIterableIterator<ExecutionResult>;
 
 /**
  * The subscriptions this node serves, by the user and API key that opened
  * them, so that a revoked key or a removed user ends them: each one's stream
  * throws UNAUTHENTICATED, which graphql-ws sends as an `error` message for
- * that operation only; the source behind it is released at once.
+ * that operation only; the source behind it is released at once. The
+ * sockets authenticated with it stay open, and refuse whatever they are
+ * asked next with the same error.
  */
 export function createLiveSubscriptions() {
   const byCredential = new Map<string, Set<Live>>();
+  const socketsByCredential = new Map<string, Set<SocketCredential>>();
   /** Revoked credentials by when they were revoked: a subscription authorized just before is ended on arrival. */
   const recent = new Map<string, number>();
   const keysOf = (viewer: Viewer) => [`user:${viewer.id}`, ...(viewer.apiKeyId ? [`apiKey:${viewer.apiKeyId}`] : [])];
@@ -108,14 +122,34 @@ export function createLiveSubscriptions() {
     /** Wraps a subscription's stream (from graphql-ws `subscribe`) so a revocation can end it. */
     track,
 
+    /** From graphql-ws `onConnect`, once the socket's viewer is known; `disconnected` when it closes. */
+    connected(viewer: Viewer): SocketCredential {
+      const socket: SocketCredential = { viewer, revoked: revokedRecently(viewer) };
+      for (const key of keysOf(viewer)) {
+        let set = socketsByCredential.get(key);
+        if (!set) socketsByCredential.set(key, (set = new Set()));
+        set.add(socket);
+      }
+      return socket;
+    },
+
+    disconnected(socket: SocketCredential): void {
+      for (const key of keysOf(socket.viewer)) {
+        const set = socketsByCredential.get(key);
+        set?.delete(socket);
+        if (set?.size === 0) socketsByCredential.delete(key);
+      }
+    },
+
     /** Ends every subscription opened with the revoked credential; the count is for logs. */
     revoke(revocation: Revocation): number {
       const key = keyOf(revocation);
       if (recent.size >= REMEMBER_MAX) recent.delete(recent.keys().next().value as string);
       recent.delete(key);
       recent.set(key, Date.now());
-      const lives = [...(byCredential.get(key) ?? [])];
       const err = why(revocation);
+      for (const socket of socketsByCredential.get(key) ?? []) socket.revoked ??= err;
+      const lives = [...(byCredential.get(key) ?? [])];
       for (const live of lives) live.end(err);
       return lives.length;
     },

@@ -1,10 +1,7 @@
 import {
   GraphQLError,
   getOperationAST,
-  parse,
   specifiedRules,
-  validate,
-  type DocumentNode,
   type ExecutionArgs,
   type GraphQLSchema,
   type ParseOptions,
@@ -15,6 +12,7 @@ import type { SubscribePayload } from 'graphql-ws';
 import type { Config } from '../config';
 import type { Context } from './context';
 import { asGraphQLError, costRefusal, parseOptions, validationRules } from './query-limits';
+import { DocumentCache } from './document-cache';
 
 /**
  * The query limits of query-limits.ts wired into both transports. Apollo
@@ -52,10 +50,15 @@ export function createQueryGuard(config: Pick<Config, 'queryLimits' | 'introspec
     },
   };
 
+  /** One cache per schema (a node has one): subscriptions sending the same text share its document. */
+  const caches = new WeakMap<GraphQLSchema, DocumentCache>();
+
   function onSubscribe(schema: GraphQLSchema, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
-    let document: DocumentNode;
+    let cache = caches.get(schema);
+    if (!cache) caches.set(schema, (cache = new DocumentCache(schema, options, allRules)));
+    let checked: ReturnType<DocumentCache['parseAndValidate']>;
     try {
-      document = parse(payload.query, options);
+      checked = cache.parseAndValidate(payload.query);
     } catch (err) {
       // A syntax error, the token limit, or (a limit raised too far) the parser's recursion: as Apollo
       // marks them, so the one formatter words both transports' parse errors alike.
@@ -63,8 +66,8 @@ export function createQueryGuard(config: Pick<Config, 'queryLimits' | 'introspec
       const at = err instanceof GraphQLError ? { source: err.source, positions: err.positions } : {};
       return [new GraphQLError(err.message, { ...at, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
     }
-    const errors = validate(schema, document, allRules);
-    if (errors.length) return errors;
+    if (checked.errors) return checked.errors;
+    const { document } = checked;
     const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
     const operation = getOperationAST(document, payload.operationName);
     // Without an operation graphql-ws answers "Unable to identify operation" itself.

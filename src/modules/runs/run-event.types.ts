@@ -21,8 +21,10 @@ export abstract class RunEventInterface {
   at!: Date;
 }
 
+// simpleResolvers: event fields are plain data, read by graphql's default resolver; with no resolver of
+// their own, their subscriptions' events are serialized without graphql execute (server/fixed-shape.ts).
 const implementing = (name: string, description: string) =>
-  ObjectType(name, { implements: RunEventInterface, description });
+  ObjectType(name, { implements: RunEventInterface, description, simpleResolvers: true });
 
 @implementing('RunStatusChanged', 'The run moved to another status.')
 export class RunStatusChangedEvent extends RunEventInterface {
