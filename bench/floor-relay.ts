@@ -10,7 +10,10 @@
  *     to its WebSocket clients (the subscription side);
  *   node dist/bench/floor-relay.js worker <redisUrl> <channel> <databaseUrl> <upstreamUrl>
  *     pops jobs, claims the row (one UPDATE), streams the upstream with the
- *     openai SDK (as Parley's worker does) and PUBLISHes each text delta.
+ *     openai SDK (as Parley's worker does) and PUBLISHes each text delta;
+ *   node dist/bench/floor-relay.js inline <redisUrl> <channel> <databaseUrl> <upstreamUrl>
+ *     both in one process, as `npm start` runs an API node with its inline worker
+ *     (the deltas still go through Redis pub/sub).
  *
  * Each prints one JSON line when ready ({"ready":true,"port":…}).
  */
@@ -35,12 +38,19 @@ function redis(url: string): Redis {
   return r;
 }
 
-async function worker(redisUrl: string, channel: string, databaseUrl: string, upstreamUrl: string): Promise<void> {
+/** Starts popping jobs, in the background. */
+function worker(redisUrl: string, channel: string, databaseUrl: string, upstreamUrl: string): void {
   const pub = redis(redisUrl);
   const jobs = redis(redisUrl);
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
   const client = new OpenAI({ baseURL: upstreamUrl, apiKey: 'x', maxRetries: 0 });
-  console.log(JSON.stringify({ ready: true }));
+  void popJobs(pub, jobs, db, client, channel).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+async function popJobs(pub: Redis, jobs: Redis, db: Pool, client: OpenAI, channel: string): Promise<never> {
   for (;;) {
     const popped = await jobs.brpop(`${channel}:jobs`, 0);
     if (!popped) continue;
@@ -57,7 +67,8 @@ async function worker(redisUrl: string, channel: string, databaseUrl: string, up
   }
 }
 
-async function api(redisUrl: string, channel: string, databaseUrl: string): Promise<void> {
+/** Resolves with the port once it listens and is subscribed. */
+async function api(redisUrl: string, channel: string, databaseUrl: string): Promise<number> {
   const sub = redis(redisUrl);
   const queue = redis(redisUrl);
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
@@ -93,11 +104,24 @@ async function api(redisUrl: string, channel: string, databaseUrl: string): Prom
   sub.on('message', (_channel, message: string) => {
     for (const ws of clients) ws.send(message);
   });
-  console.log(JSON.stringify({ ready: true, port: (http.address() as AddressInfo).port }));
+  return (http.address() as AddressInfo).port;
+}
+
+async function start(role: string, redisUrl: string, channel: string, databaseUrl: string, upstreamUrl: string): Promise<{ ready: true; port?: number }> {
+  if (role === 'worker') {
+    worker(redisUrl, channel, databaseUrl, upstreamUrl);
+    return { ready: true };
+  }
+  const port = await api(redisUrl, channel, databaseUrl);
+  if (role === 'inline') worker(redisUrl, channel, databaseUrl, upstreamUrl);
+  return { ready: true, port };
 }
 
 const [role, redisUrl, channel, databaseUrl, upstreamUrl] = process.argv.slice(2);
-(role === 'worker' ? worker(redisUrl, channel, databaseUrl, upstreamUrl) : api(redisUrl, channel, databaseUrl)).catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+start(role, redisUrl, channel, databaseUrl, upstreamUrl).then(
+  (ready) => console.log(JSON.stringify(ready)),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,5 +1,5 @@
 import type { RunEventLog, RunLogHead, SubscribeOptions } from './run-event-log';
-import { isTerminal, logClosed, runEnded, type AppendOptions, type RunEvent, type RunEventBody } from './run-event.types';
+import { checkBatch, isTerminal, isoNow, logClosed, runEnded, type AppendOptions, type RunEvent, type RunEventBody } from './run-event.types';
 import { DEFAULT_TAIL_OPTIONS, RunEventTail, type RunEventPage, type TailListener, type TailOptions } from './run-event-tail';
 import { LOST_EPOCH_PREFIX, nextEpoch } from './run-event-continuity';
 
@@ -43,12 +43,36 @@ export class MemoryRunEventLog implements RunEventLog {
 
   async append(runId: string, body: RunEventBody, options: AppendOptions = {}): Promise<RunEvent> {
     if (this.closed) throw logClosed();
+    const run = this.opened(runId, options);
+    const event = this.store(runId, run, body, isoNow());
+    for (const listener of run.listeners) listener.push(event);
+    return event;
+  }
+
+  async appendBatch(runId: string, bodies: readonly RunEventBody[], options: AppendOptions = {}): Promise<RunEvent[]> {
+    if (this.closed) throw logClosed();
+    checkBatch(bodies);
+    if (bodies.length === 0) return [];
+    const run = this.opened(runId, options);
+    const at = isoNow();
+    const events = bodies.map((body) => this.store(runId, run, body, at));
+    // Stored as a whole before any reader hears of it, as the Redis log's script does.
+    for (const listener of run.listeners) for (const event of events) listener.push(event);
+    return events;
+  }
+
+  /** The run's state, ready for appends: refused once ended, its epoch chosen by the first append. */
+  private opened(runId: string, options: AppendOptions): RunState {
     const run = this.state(runId);
     if (run.ended) throw runEnded(runId);
     // No log yet: this append creates it, or finds it lost (expired under a run that still appends).
     run.epoch ??= options.create ? nextEpoch() : `${LOST_EPOCH_PREFIX}${nextEpoch()}`;
+    return run;
+  }
+
+  private store(runId: string, run: RunState, body: RunEventBody, at: string): RunEvent {
     // Envelope last so a body carrying stray seq/runId/at/epoch cannot override it.
-    const event = { ...body, seq: run.lastSeq + 1, runId, at: new Date().toISOString(), epoch: run.epoch } as RunEvent;
+    const event = { ...body, seq: run.lastSeq + 1, runId, at, epoch: run.epoch } as RunEvent;
     run.lastSeq = event.seq;
     run.events.push(event);
     this.trim(run);
@@ -58,7 +82,6 @@ export class MemoryRunEventLog implements RunEventLog {
     } else if (event.seq === 1) {
       this.expireIn(runId, run, this.options.staleSeconds);
     }
-    for (const listener of run.listeners) listener.push(event);
     return event;
   }
 

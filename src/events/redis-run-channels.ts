@@ -10,9 +10,10 @@ interface Channel {
 
 /**
  * Live fan-out for one process: a single pub/sub connection, one SUBSCRIBE per
- * run that has local subscribers (ref-counted), each message parsed once and
- * handed to every local listener in memory. A hundred subscribers of a run
- * cost one Redis subscription, not a hundred blocking connections.
+ * run that has local subscribers (ref-counted), each message (one event, or a
+ * batch of them) parsed once and handed to every local listener in memory. A
+ * hundred subscribers of a run cost one Redis subscription, not a hundred
+ * blocking connections.
  *
  * Per-run channels rather than one pattern subscription, so a node only
  * receives (and parses) tokens of runs someone on it is watching.
@@ -78,13 +79,18 @@ export class RedisRunChannels {
   private deliver(channel: string, message: string): void {
     const entry = this.channels.get(channel);
     if (!entry || entry.listeners.size === 0) return;
-    let event: RunEvent;
+    let parsed: RunEvent | RunEvent[];
     try {
-      event = JSON.parse(message) as RunEvent;
+      parsed = JSON.parse(message) as RunEvent | RunEvent[];
     } catch {
       return; // not ours; the channel name is namespaced, so this is someone else's bug
     }
-    for (const listener of entry.listeners) listener.push(event);
+    // A batch append publishes its events as one array, in seq order.
+    if (!Array.isArray(parsed)) {
+      for (const listener of entry.listeners) listener.push(parsed);
+      return;
+    }
+    for (const listener of entry.listeners) for (const event of parsed) listener.push(event);
   }
 
   /**

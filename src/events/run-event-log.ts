@@ -28,6 +28,13 @@ export interface RunEventLog {
    * no log recreates it marked lost, so readers end with EVENTS_LOST instead of skipping.
    */
   append(runId: string, body: RunEventBody, options?: AppendOptions): Promise<RunEvent>;
+  /**
+   * Appends several events as one: consecutive seqs, stored and announced together (one round trip, one
+   * notification), all or none, in order with this process's other appends to the run. Only the last may
+   * be terminal (RangeError otherwise). `append` coalesces on its own: calls made while an append of the
+   * run is in flight go out together as one batch, each keeping its own event and outcome.
+   */
+  appendBatch(runId: string, bodies: readonly RunEventBody[], options?: AppendOptions): Promise<RunEvent[]>;
   /** Events with seq > after, in order (bounded by limit). */
   read(runId: string, after: number, limit?: number): Promise<RunEvent[]>;
   /**

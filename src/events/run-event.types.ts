@@ -76,6 +76,26 @@ export function isTerminal(e: RunEventBody): e is TerminalRunEventBody {
   return e.type === 'RunCompleted' || e.type === 'RunFailed' || e.type === 'RunCancelled';
 }
 
+let isoMs = 0;
+let iso = '';
+
+/** An event's `at`: `new Date().toISOString()`, made once per millisecond however many events share it. */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
+/** A batch is appended as a whole, so only its last event may end the run: anything after a terminal event would be refused. */
+export function checkBatch(bodies: readonly RunEventBody[]): void {
+  for (let i = 0; i < bodies.length - 1; i++) {
+    if (isTerminal(bodies[i])) throw new RangeError(`a batch of run events has ${bodies[i].type} before its last event`);
+  }
+}
+
 export enum RunEventLogErrorCode {
   /** The run already has a terminal event; its log is closed for appends. */
   RUN_ENDED = 'RUN_ENDED',

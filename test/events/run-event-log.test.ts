@@ -256,6 +256,69 @@ describe.each([
     expect(await log.head(newRun())).toEqual({ seq: 0, epoch: null });
   });
 
+  it('appends a batch with consecutive seqs, one epoch, readable and delivered in order', async () => {
+    const log = make();
+    const runId = newRun();
+    const live = collect(log.subscribe(runId, 0));
+    const first = await log.appendBatch(runId, [token(1), token(2), token(3)], { create: true });
+    expect(first.map((e) => [e.seq, e.type === 'TokenDelta' && e.text])).toEqual([[1, 't1'], [2, 't2'], [3, 't3']]);
+    expect(new Set(first.map((e) => e.epoch)).size).toBe(1);
+    expect(isLostEpoch(first[0].epoch!)).toBe(false);
+    const last = await log.appendBatch(runId, [token(4), done]);
+    expect(last.map((e) => e.seq)).toEqual([4, 5]);
+    expect(await log.read(runId, 0)).toEqual([...first, ...last]);
+    expectContiguous(await live, 0, 5);
+    // Resume from inside a batch.
+    expectContiguous(await collect(log.subscribe(runId, 2)), 2, 5);
+  });
+
+  it('refuses a batch with a terminal event before its last, and a batch after the terminal event, storing nothing', async () => {
+    const log = make();
+    const runId = newRun();
+    await expect(log.appendBatch(runId, [token(1), done, token(2)], { create: true })).rejects.toThrow(RangeError);
+    expect(await log.lastSeq(runId)).toBe(0);
+    await log.appendBatch(runId, [token(1), done], { create: true });
+    await expect(log.appendBatch(runId, [token(2), token(3)])).rejects.toMatchObject({ code: RunEventLogErrorCode.RUN_ENDED });
+    expect(await log.lastSeq(runId)).toBe(2);
+    await expect(log.appendBatch(runId, [])).resolves.toEqual([]);
+  });
+
+  it('starts a log that a batch finds missing as lost', async () => {
+    const log = make();
+    const runId = newRun();
+    const events = await log.appendBatch(runId, [token(1), token(2)]);
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(isLostEpoch(events[0].epoch!)).toBe(true);
+    await expectLost(log.subscribe(runId, 0), runId, 0);
+  });
+
+  it('gives appends made without waiting seqs in call order, and refuses those after the terminal one', async () => {
+    const log = make();
+    const runId = newRun();
+    const live = collect(log.subscribe(runId, 0));
+    // Nothing awaited: with Redis these travel in a few coalesced batches.
+    const before = Array.from({ length: 300 }, (_, i) => log.append(runId, token(i), { create: i === 0 }));
+    const terminal = log.append(runId, done);
+    const after = Array.from({ length: 5 }, (_, i) => log.append(runId, token(1000 + i)));
+    const events = await Promise.all(before);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(events.map((e) => (e.type === 'TokenDelta' ? e.text : ''))).toEqual(Array.from({ length: 300 }, (_, i) => `t${i}`));
+    await expect(terminal).resolves.toMatchObject({ seq: 301, type: 'RunCompleted' });
+    for (const outcome of await Promise.allSettled(after)) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: RunEventLogErrorCode.RUN_ENDED } });
+    }
+    expectContiguous(await live, 0, 301);
+    expect(await log.read(runId, 0)).toEqual([...events, await terminal]);
+  });
+
+  it('stores the appends made before close', async () => {
+    const log = make();
+    const runId = newRun();
+    const appends = Array.from({ length: 50 }, (_, i) => log.append(runId, token(i), { create: i === 0 }));
+    await log.close();
+    expect((await Promise.all(appends)).map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it('completes open subscriptions on close', async () => {
     const log = make();
     const pending = collect(log.subscribe(newRun(), 0));
@@ -283,7 +346,7 @@ async function loseRun(log: RedisRunEventLog, runId: string): Promise<void> {
 }
 
 /** Resolves once `n` events were received: waits for events, not time. */
-function received(got: RunEvent[], n: number): Promise<void> {
+function received(got: unknown[], n: number): Promise<void> {
   return new Promise((resolve) => {
     const poll = () => (got.length >= n ? resolve() : setImmediate(poll));
     poll();
@@ -352,6 +415,81 @@ async function killSubscriberConnection(prefix: string): Promise<void> {
   expect(ids).toHaveLength(1);
   await admin.client('KILL', 'ID', ids[0] as string);
 }
+
+describe('RedisRunEventLog batches', () => {
+  it('sends appends made while one is in flight as one script call and one publish', async () => {
+    const log = makeRedis();
+    const runId = newRun();
+    const tap = admin.duplicate();
+    const messages: string[] = [];
+    tap.on('message', (_channel: string, message: string) => messages.push(message));
+    await tap.subscribe(log.channelName(runId));
+    try {
+      // All made before any reply can come back: the first goes alone, the rest wait for it together.
+      const appends = Array.from({ length: 100 }, (_, i) => log.append(runId, token(i), { create: i === 0 }));
+      await Promise.all(appends);
+      await log.append(runId, done);
+      await received(messages, 3);
+      const published = messages.map((m) => JSON.parse(m) as RunEvent | RunEvent[]);
+      expect(published.map((p) => (Array.isArray(p) ? p.map((e) => e.seq) : p.seq))).toEqual([
+        1,
+        Array.from({ length: 99 }, (_, i) => i + 2),
+        101,
+      ]);
+      // Each published event is what the stream stored.
+      expect(published.flat()).toEqual(await log.read(runId, 0));
+    } finally {
+      await tap.quit();
+    }
+  });
+
+  it('rejects every append of a batch the script fails, like a single append, and sends the next batch', async () => {
+    const log = makeRedis();
+    const runId = newRun();
+    await log.append(runId, token(0), { create: true });
+    // A meta key of the wrong type makes the script fail before it stores anything.
+    await admin.del(log.metaKey(runId));
+    await admin.set(log.metaKey(runId), 'not a hash');
+    const failed = Array.from({ length: 5 }, (_, i) => log.append(runId, token(i + 1)));
+    const outcomes = await Promise.allSettled(failed);
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error) : null));
+    expect(reasons.every((r) => r !== null && /WRONGTYPE/.test(r.message))).toBe(true);
+    // The first went alone; the four made while it was in flight were one batch, with one error.
+    expect(reasons.slice(2).every((r) => r === reasons[1])).toBe(true);
+    expect(reasons[0]).not.toBe(reasons[1]);
+    expect(await admin.xlen(log.streamKey(runId))).toBe(1);
+    await admin.del(log.metaKey(runId));
+    // The log is back, marked lost: the next appends are stored, and readers are told.
+    const next = await Promise.all([log.append(runId, token(6)), log.append(runId, token(7))]);
+    expect(next.map((e) => e.seq)).toEqual([1, 2]);
+    expect(isLostEpoch(next[0].epoch!)).toBe(true);
+  });
+
+  it('serves a batch appended on node A to a subscriber on node B, from inside the batch', async () => {
+    const [a, b] = [makeRedis(), makeRedis()];
+    const runId = newRun();
+    const fromStart = collect(b.subscribe(runId, 0));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => a.append(runId, token(i), { create: i === 0 })));
+    const fromMiddle = collect(b.subscribe(runId, 17));
+    await a.appendBatch(runId, [token(40), token(41), done]);
+    expectContiguous(await fromStart, 0, 43);
+    expectContiguous(await fromMiddle, 17, 43);
+  });
+
+  it('ends a live subscriber with EVENTS_LOST when a coalesced batch recreates a lost log', async () => {
+    const log = makeRedis();
+    const runId = newRun();
+    const got: RunEvent[] = [];
+    const ended = expectLost(log.subscribe(runId, 0), runId, 5, got);
+    await appendRun(log, runId, 5, false);
+    await received(got, 5);
+    await loseRun(log, runId);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(runId, token(6 + i))));
+    await log.append(runId, done);
+    await ended;
+    expectContiguous(got, 0, 5);
+  });
+});
 
 describe('RedisRunEventLog across nodes', () => {
   it('serves a subscriber on node B from a middle seq of a run appended on node A', async () => {

@@ -40,8 +40,8 @@ export class ChunkAccumulator {
   /** `provider` names the upstream in errors, as every provider error does. */
   constructor(private readonly provider = 'upstream') {}
 
-  push(chunk: ChatCompletionChunk): ProviderEvent[] {
-    const events: ProviderEvent[] = [];
+  /** Appends the chunk's events to `events` (a fresh array unless given) and returns it. */
+  push(chunk: ChatCompletionChunk, events: ProviderEvent[] = []): ProviderEvent[] {
     if (chunk.usage) this.usage = toUsage(chunk.usage);
     // Parley never asks for n > 1; any other choice would be a server bug, not content.
     for (const choice of chunk.choices ?? []) {

@@ -1,7 +1,9 @@
+import { TextDecoder } from 'node:util';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { abortableSleep, cancelled } from './abortable-sleep';
 import { ChunkAccumulator } from './chunk-accumulator';
+import { SseChunkParser } from './sse-chunks';
 import { fromSdkError, streamDied } from './openai-errors';
 import { ProviderError, type ChatProvider, type ChatRequest, type ProviderEvent } from './provider.types';
 
@@ -71,7 +73,10 @@ export class OpenAICompatibleProvider implements ChatProvider {
     for (let attempt = 0; ; attempt++) {
       const progress = { yielded: false };
       try {
-        yield* this.attempt(req, progress);
+        // One network read's events at a time from the attempt, one event at a time to the caller.
+        for await (const events of this.attempt(req, progress)) {
+          for (const event of events) yield event;
+        }
         return;
       } catch (err) {
         const error = req.signal?.aborted ? cancelled() : fromSdkError(err, this.name);
@@ -83,49 +88,57 @@ export class OpenAICompatibleProvider implements ChatProvider {
     }
   }
 
-  private async *attempt(req: ChatRequest, progress: { yielded: boolean }): AsyncGenerator<ProviderEvent> {
+  /** One request; yields the events of each network read together (never an empty batch), then the finish. */
+  private async *attempt(req: ChatRequest, progress: { yielded: boolean }): AsyncGenerator<ProviderEvent[]> {
     if (req.signal?.aborted) throw cancelled();
-    // One controller per attempt, fed by the caller's signal and the idle timer, so either one tears down the socket.
+    // One controller per attempt, fed by the caller's signal and the watchdog, so either one tears down the socket.
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    // One watchdog for "upstream owes us something": response headers first, then each next chunk.
-    let watchdog: NodeJS.Timeout | undefined;
+    // "Upstream owes us something": response headers first, then the next chunk. While the caller handles
+    // our events the watchdog holds its fire (a slow consumer is not a silent upstream); each read that
+    // makes progress restarts it (refresh, not a new timer per read).
     let timedOut: 'headers' | 'idle' | undefined;
-    const arm = (phase: 'headers' | 'idle', ms: number) => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
+    let consuming = false;
+    const watch = (phase: 'headers' | 'idle', ms: number) =>
+      setTimeout(() => {
+        if (consuming) return;
         timedOut = phase;
         controller.abort();
       }, ms);
-    };
+    let watchdog = watch('headers', this.timeoutMs);
     try {
-      arm('headers', this.timeoutMs);
-      const stream = await this.client.chat.completions.create(this.body(req), { signal: controller.signal });
-      const chunks = stream[Symbol.asyncIterator]();
+      const response = await this.client.chat.completions.create(this.body(req), { signal: controller.signal }).asResponse();
+      clearTimeout(watchdog);
+      watchdog = watch('idle', this.idleTimeoutMs);
+      const reader = response.body?.getReader();
+      if (!reader) throw streamDied(undefined, this.name);
+      const parser = new SseChunkParser(response.headers);
+      const decoder = new TextDecoder();
       const acc = new ChunkAccumulator(this.name);
-      arm('idle', this.idleTimeoutMs);
-      for (;;) {
-        const next = await this.nextChunk(chunks, acc);
-        if (next === undefined) break;
-        const events = acc.push(next);
+      for (let ended = false; !ended; ) {
+        const text = await this.read(reader, decoder, acc);
+        ended = text === undefined;
+        const { events, progressed, failure } = parseRead(parser, acc, text);
         // Only content is progress: an upstream sending empty deltas (or keep-alive chunks) forever is as
         // silent as one sending nothing, and must not hold the run past the idle timeout.
-        if (!events.length && !isProgress(next)) continue;
-        // Paused while the caller handles our events: a slow consumer is not a silent upstream.
-        clearTimeout(watchdog);
-        for (const event of events) {
-          progress.yielded = true;
-          yield event;
+        if (progressed) {
+          if (events.length) {
+            progress.yielded = true;
+            consuming = true;
+            yield events;
+            consuming = false;
+          }
+          watchdog.refresh();
         }
-        arm('idle', this.idleTimeoutMs);
+        if (failure !== undefined) throw failure;
       }
       clearTimeout(watchdog);
-      // The SDK ends an aborted stream silently, so the reason has to be checked here.
+      // An abort (ours or the caller's) can end the loop like the end of the body: the reason is checked here.
       if (req.signal?.aborted) throw cancelled();
       if (timedOut) throw this.timeoutError(timedOut);
       if (!acc.finished) throw streamDied(undefined, this.name);
-      yield acc.finish();
+      yield [acc.finish()];
     } catch (err) {
       if (req.signal?.aborted) throw cancelled();
       if (timedOut) throw this.timeoutError(timedOut);
@@ -138,14 +151,11 @@ export class OpenAICompatibleProvider implements ChatProvider {
     }
   }
 
-  /** Reads one chunk; a socket that dies after finish_reason (before the usage chunk) still completes the turn. */
-  private async nextChunk(
-    chunks: AsyncIterator<ChatCompletionChunk>,
-    acc: ChunkAccumulator,
-  ): Promise<ChatCompletionChunk | undefined> {
+  /** Reads the body's next piece of text; a socket that dies after finish_reason (before the usage chunk) still completes the turn. */
+  private async read(reader: ReadableStreamDefaultReader<Uint8Array>, decoder: TextDecoder, acc: ChunkAccumulator): Promise<string | undefined> {
     try {
-      const r = await chunks.next();
-      return r.done ? undefined : r.value;
+      const r = await reader.read();
+      return r.done ? undefined : decoder.decode(r.value, STREAMING);
     } catch (err) {
       const mapped = fromSdkError(err, this.name);
       if (acc.finished && mapped.code === 'TRUNCATED_STREAM') return undefined;
@@ -187,6 +197,37 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (retryAfterMs === undefined) return jittered;
     return retryAfterMs > this.maxRetryDelayMs ? undefined : Math.max(retryAfterMs, jittered);
   }
+}
+
+const STREAMING = { stream: true };
+
+/**
+ * The events of one read's chunks (`undefined`: the body ended), and whether any of them moved the turn on. A failure (a chunk that is
+ * not JSON, an error event, a malformed tool call) is returned after the events of the chunks before it,
+ * which the caller hands on first, as it would have one chunk at a time.
+ */
+function parseRead(parser: SseChunkParser, acc: ChunkAccumulator, text: string | undefined): { events: ProviderEvent[]; progressed: boolean; failure: unknown } {
+  const chunks: ChatCompletionChunk[] = [];
+  let failure: unknown;
+  try {
+    if (text === undefined) parser.end(chunks);
+    else parser.push(text, chunks);
+  } catch (err) {
+    failure = err;
+  }
+  const events: ProviderEvent[] = [];
+  let progressed = false;
+  for (const chunk of chunks) {
+    const before = events.length;
+    try {
+      acc.push(chunk, events);
+    } catch (err) {
+      failure = err;
+      break;
+    }
+    if (!progressed) progressed = events.length > before || isProgress(chunk);
+  }
+  return { events, progressed, failure };
 }
 
 /** A chunk that moves the turn on without producing an event yet: the end of the turn, usage, a tool call's first fragment. */
