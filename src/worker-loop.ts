@@ -5,6 +5,7 @@ import { RunHeartbeat } from './modules/runs/run-heartbeat';
 import { Run, RunStatus } from './modules/runs/run.entity';
 import { ProviderSummarizer } from './modules/context/summarizer';
 import { preloadEncodings } from './modules/context/tokenizer';
+import { observeRunJob } from './observability/runs';
 
 /**
  * Makes this process consume run jobs. With the in-memory queue, runs that were
@@ -40,7 +41,7 @@ export async function startWorker(rt: Runtime, opts: { recoverOrphans: boolean }
     );
     if (orphaned) rt.logger.warn({ runs: orphaned }, 'failed runs orphaned by a previous process');
   }
-  rt.queue.work(async (job) => executor.execute(job));
+  await rt.queue.work(async (job, attempt, progress) => observeRunJob(job, attempt, () => executor.execute(job, progress)));
   // The demo model needs no tokenizer; real providers get it warmed once the process is up.
   if (rt.providers.names().some((name) => name !== 'demo')) setTimeout(preloadEncodings, 100).unref();
   return executor;

@@ -65,6 +65,24 @@ export interface PreparedStatement {
 
 interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(text: string): Promise<{ rows: unknown[] } | { rows: unknown[] }[]>;
+}
+
+/** The ORM's timing and logging wrapper (protected only in the typings), so query counting and debug logging see every statement. */
+function logged<R>(em: EntityManager, text: string, params: unknown[], run: () => Promise<R>): Promise<R> {
+  const connection = em.getConnection() as unknown as { executeQuery(query: string, cb: () => Promise<R>, context?: object): Promise<R> };
+  return connection.executeQuery(text, run, { query: text, params });
+}
+
+/** A pooled connection of the ORM's pool (or the caller's transaction's) for `fn`. */
+async function withClient<R>(em: EntityManager, fn: (pg: PgClient) => Promise<R>): Promise<R> {
+  const client = (em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex()).client as Knex.Client;
+  const pg = (await client.acquireConnection()) as PgClient;
+  try {
+    return await fn(pg);
+  } finally {
+    await client.releaseConnection(pg);
+  }
 }
 
 /**
@@ -76,19 +94,67 @@ interface PgClient {
  * debug logging see it.
  */
 export async function preparedRows<T>(em: EntityManager, statement: PreparedStatement, values: unknown[]): Promise<T[]> {
-  const connection = em.getConnection();
-  const client = (em.getTransactionContext<Knex.Transaction>() ?? connection.getKnex()).client as Knex.Client;
-  const run = async (): Promise<T[]> => {
-    const pg = (await client.acquireConnection()) as PgClient;
-    try {
-      return (await pg.query({ name: statement.name, text: statement.text, values })).rows as T[];
-    } finally {
-      await client.releaseConnection(pg);
-    }
-  };
-  // executeQuery is protected only in the typings: it is the ORM's timing and logging wrapper.
-  const logged = connection as unknown as { executeQuery<R>(query: string, cb: () => Promise<R>, context?: object): Promise<R> };
-  return logged.executeQuery(statement.text, run, { query: statement.text, params: values });
+  return logged(em, statement.text, values, () =>
+    withClient(em, async (pg) => (await pg.query({ name: statement.name, text: statement.text, values })).rows as T[]),
+  );
+}
+
+/** One statement of a script: SQL with knex's `?` placeholders and its values. */
+export interface ScriptStatement {
+  sql: string;
+  params: unknown[];
+  /**
+   * Prepare it (SQL PREPARE, named by this prefix and its text) once per
+   * connection and run it with EXECUTE, so that Postgres plans it once, not
+   * at every call. The text must hold no `?` but its placeholders.
+   */
+  prepare?: string;
+}
+
+/** The statements each pooled connection has prepared with SQL PREPARE (they outlive a rolled-back script). */
+const scriptPrepared = new WeakMap<object, Set<string>>();
+
+/**
+ * Sends several statements as one simple query: one round trip and one
+ * implicit transaction (all or nothing: a statement that fails rolls back
+ * those before it). Under READ COMMITTED each statement takes its own
+ * snapshot, so one that follows a locking statement sees what committed
+ * while that one waited for its lock — which a single statement (one
+ * snapshot) cannot. Values are inlined as the ORM's `execute` inlines them,
+ * into the statement or into the EXECUTE of its prepared form.
+ * Returns the rows of the last statement. Outside any transaction: the
+ * script is one.
+ */
+export async function runScript<T>(em: EntityManager, statements: readonly ScriptStatement[]): Promise<T[]> {
+  if (em.getTransactionContext()) throw new Error('runScript is its own transaction');
+  const platform = em.getPlatform();
+  // Logged as the statements read, whether they go as EXECUTE of a prepared one or not.
+  return logged(em, statements.map((st) => platform.formatQuery(st.sql, st.params)).join(';\n'), [], () =>
+    withClient(em, async (pg) => {
+      const known = scriptPrepared.get(pg) ?? new Set<string>();
+      scriptPrepared.set(pg, known);
+      const preparing: string[] = [];
+      const parts = statements.map((st) => {
+        if (!st.prepare) return platform.formatQuery(st.sql, st.params);
+        const { name, text: body } = prepared(st.prepare, st.sql);
+        if (!known.has(name)) preparing.push(`prepare ${name} as ${body}`);
+        return platform.formatQuery(`execute ${name}${st.params.length ? `(${st.params.map(() => '?').join(', ')})` : ''}`, st.params);
+      });
+      const names = preparing.map((p) => p.split(' ', 3)[1]);
+      try {
+        const results = await pg.query([...preparing, ...parts].join(';\n'));
+        for (const name of names) known.add(name);
+        return (Array.isArray(results) ? results[results.length - 1] : results).rows as T[];
+      } catch (err) {
+        // A PREPARE that ran stays, though a later statement failed and rolled the script back.
+        for (const name of names) {
+          const exists = pg.query({ name: 'parley_prepared_exists', text: 'select 1 from pg_prepared_statements where name = $1', values: [name] });
+          if ((await exists.catch(() => ({ rows: [] }))).rows.length) known.add(name);
+        }
+        throw err;
+      }
+    }),
+  );
 }
 
 /**

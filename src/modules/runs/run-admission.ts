@@ -24,17 +24,27 @@ export interface Admission {
 /**
  * The active-run cap per user (PARLEY_MAX_ACTIVE_RUNS_PER_USER), exact across
  * API nodes: the user's row is locked in the run-starting transaction before
- * counting, so two starts of one user count one after the other. The lock is
- * FOR NO KEY UPDATE, which does not wait for the key-share locks that every
- * insert referencing the user takes. Past the cap the start is refused.
+ * counting (`ADMISSION_LOCK_SQL`, then `SLOT_COUNT_SQL` in a later statement,
+ * which sees every start committed while it waited), so two starts of one
+ * user count one after the other. The lock is FOR NO KEY UPDATE, which does
+ * not wait for the key-share locks that every insert referencing the user
+ * takes. Without a cap (PARLEY_GUARDRAILS=off) there is no lock, no count,
+ * and no fair order either.
  */
-export async function admitRun(em: EntityManager, userId: string, maxActive: number): Promise<Admission> {
-  // No cap (PARLEY_GUARDRAILS=off): no lock, no count, and no fair order either.
-  if (maxActive === Number.POSITIVE_INFINITY) return { priority: 1 };
-  const trx = em.getTransactionContext();
-  const connection = em.getConnection();
-  await connection.execute('select 1 from users where id = ? for no key update', [userId], 'all', trx);
-  const active = await countSlotRuns(em, userId);
+export const isCapped = (maxActive: number): boolean => maxActive !== Number.POSITIVE_INFINITY;
+
+/** Locks the user's row (one parameter: the user id). */
+export const ADMISSION_LOCK_SQL = 'select 1 from users where id = ? for no key update';
+
+/**
+ * The user's runs holding or awaiting a slot (one parameter: the user id),
+ * served by the partial index runs_owner_slot (Migration20261204155518).
+ */
+export const SLOT_COUNT_SQL = `select count(*)::int from runs where owner_id = ? and status = any('${SLOT_STATUSES_SQL}'::run_status[])`;
+
+/** The admission of a start that found `active` of the user's runs holding or awaiting a slot; past the cap it is refused. */
+export function admission(active: number, maxActive: number): Admission {
+  if (!isCapped(maxActive)) return { priority: 1 };
   if (active >= maxActive) {
     throw new AppError(
       ErrorCode.RATE_LIMITED,
@@ -45,15 +55,12 @@ export async function admitRun(em: EntityManager, userId: string, maxActive: num
   return { priority: Math.min(active + 1, MAX_PRIORITY) };
 }
 
-async function countSlotRuns(em: EntityManager, userId: string): Promise<number> {
-  // Served by the partial index runs_owner_slot (Migration20261204155518): only active runs are in it.
-  const [row] = await em
-    .getConnection()
-    .execute<{ n: number }[]>(
-      'select count(*)::int as n from runs where owner_id = ? and status = any(?::run_status[])',
-      [userId, SLOT_STATUSES_SQL],
-      'all',
-      em.getTransactionContext(),
-    );
-  return row?.n ?? 0;
+/** The admission check as statements of `em`'s transaction, for a start that is not one statement (a resume). */
+export async function admitRun(em: EntityManager, userId: string, maxActive: number): Promise<Admission> {
+  if (!isCapped(maxActive)) return admission(0, maxActive);
+  const trx = em.getTransactionContext();
+  const connection = em.getConnection();
+  await connection.execute(ADMISSION_LOCK_SQL, [userId], 'all', trx);
+  const [row] = await connection.execute<{ count: number }[]>(SLOT_COUNT_SQL, [userId], 'all', trx);
+  return admission(row?.count ?? 0, maxActive);
 }

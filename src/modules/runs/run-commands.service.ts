@@ -2,27 +2,29 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context, Viewer } from '../../server/context';
 import { AppError, ErrorCode, badInput, conflict, notFound } from '../../server/errors';
-import { LIMITS, optionalId, requireListSize, optionalText, requireJsonSize, requireTemperature, requireText } from '../../server/validate';
+import { LIMITS, optionalId, requireId, requireListSize, optionalText, requireJsonSize, requireTemperature, requireText } from '../../server/validate';
 import { isRunEnded, type RunEventLog } from '../../events/run-event-log';
 import type { RunQueue } from '../../queue/run-queue';
 import type { RunSignals } from '../../queue/run-signals';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { AgentService } from '../agents/agent.service';
-import type { Agent } from '../agents/agent.entity';
 import type { ConversationService } from '../conversations/conversation.service';
-import type { Conversation } from '../conversations/conversation.entity';
+import { Conversation } from '../conversations/conversation.entity';
 import type { MessageService } from '../messages/message.service';
 import { Message, MessageRole } from '../messages/message.entity';
+import { newMessageRow, type NewMessageRow } from '../messages/message-insert';
+import { User } from '../users/user.entity';
 import { Run, RunStatus } from './run.entity';
 import { ACTIVE_STATUSES, ACTIVE_STATUSES_SQL } from './run-state';
 import { appendCancelled, finishRun } from './run-outcome';
-import { insertEntity, isUniqueViolation } from '../../db/sql';
+import { isUniqueViolation } from '../../db/sql';
 import type { RunService } from './run.service';
 import { RUN_TIMEOUT_MS, isRunTimeout, type RunOptions } from './run-options';
 import type { RunSettingsInput, SendMessageInput, StartRunInput, SubmitToolOutputsInput } from './run.inputs';
 import type { RunStore } from './run-store';
-import { admitRun } from './run-admission';
+import { admission, admitRun } from './run-admission';
+import { startRunStatement, type RunStartOutcome, type RunTip } from './run-start.sql';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Bounds of a client tool's parameter schema: generous for real schemas, far from what breaks serialization. */
@@ -44,6 +46,18 @@ export interface RunCommandDeps {
   maxActiveRunsPerUser: number;
 }
 
+/** What a run start asks for, as the request gave it. */
+interface StartRequest {
+  conversationId: string;
+  tip: RunTip;
+  /** A send: the user message the run answers, added under the tip. */
+  message?: NewMessageRow;
+  agentId?: string | null;
+  model?: string | null;
+  settings?: RunSettingsInput | null;
+  run?: { branchKey?: string; comparisonId?: string };
+}
+
 /**
  * Starting, cancelling and resuming runs. A run row is written (QUEUED) in the
  * same transaction as its input; only after commit is it queued.
@@ -54,47 +68,31 @@ export class RunCommandService {
   /**
    * A send onto the active leaf reads the conversation under its row lock, so
    * concurrent sends queue there and each sees the one before it: without it,
-   * concurrent sends on one leaf all passed assertBranchIdle (their runs'
+   * concurrent sends on one leaf all passed the branch check (their runs'
    * branch keys are their own new messages, which the unique index cannot
    * catch) and all started runs. A send that names its parent does not wait.
    */
   async sendMessage(ctx: Context, viewer: Viewer, input: SendMessageInput, opts: { asRoot?: boolean } = {}): Promise<{ message: Message; run: Run }> {
     const content = requireText(input.content, 'content', LIMITS.content);
     const explicitParentId = optionalId(input.parentId, 'parentId');
-    const onActiveLeaf = !opts.asRoot && !explicitParentId;
-    const { conversation, message, run, queued, priority } = await this.inTransaction(ctx, undefined, async (tx) => {
-      const { em } = tx;
-      const conversation = await this.conversation(tx, viewer, input.conversationId, onActiveLeaf);
-      const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
-      const model = this.modelFor(input.model, agent, conversation);
-      const options = this.options(input.settings, agent);
-      const parentId = opts.asRoot ? undefined : (explicitParentId ?? conversation.activeLeaf?.id);
-      if (parentId) await this.assertBranchIdle(em, conversation.id, parentId);
-      const message = await this.deps.messages.insert(em, conversation, parentId, { role: MessageRole.USER, content }, 'move');
-      return { conversation, message, ...(await this.createRun(em, viewer, conversation, message, agent, model, options)) };
-    });
-    this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', message.id);
+    const conversationId = requireId(input.conversationId, 'conversationId');
+    const tip: RunTip = opts.asRoot ? 'root' : explicitParentId ? { messageId: explicitParentId } : 'activeLeaf';
+    const message = newMessageRow(ctx.em, conversationId, { role: MessageRole.USER, content });
+    const started = await this.start(ctx, viewer, { conversationId, tip, message, agentId: input.agentId, model: input.model, settings: input.settings });
+    const conversation = ctx.em.getReference(Conversation, conversationId);
+    conversation.owner ??= ctx.em.getReference(User, started.conversationOwnerId);
+    this.deps.conversations.publish(conversation, 'MESSAGE_ADDED', started.message!.id);
     // The message is kept if the run cannot be queued: the error names it, for startRun on it.
-    await this.enqueue(ctx, run, queued, { tipId: run.inputMessage?.id, priority }, { messageId: message.id });
-    return { message, run };
+    await this.enqueue(ctx, started.run, this.queuedEvent(started.run), { tipId: started.message!.id, priority: started.priority }, { messageId: started.message!.id });
+    return { message: started.message!, run: started.run };
   }
 
   async startRun(ctx: Context, viewer: Viewer, input: StartRunInput, opts: { branchKey?: string; comparisonId?: string } = {}): Promise<Run> {
     const explicitMessageId = optionalId(input.messageId, 'messageId');
-    const { run, queued, priority } = await this.inTransaction(ctx, { conversationId: input.conversationId, tipId: explicitMessageId }, async (tx) => {
-      const { em } = tx;
-      const conversation = await this.conversation(tx, viewer, input.conversationId, !explicitMessageId);
-      const agent = await this.agentFor(tx, viewer, conversation, input.agentId);
-      const model = this.modelFor(input.model, agent, conversation);
-      const options = this.options(input.settings, agent);
-      const messageId = explicitMessageId ?? conversation.activeLeaf?.id;
-      if (!messageId) throw badInput('messageId', 'the conversation has no messages to answer');
-      const message = await em.findOne(Message, { id: messageId, conversation: conversation.id });
-      if (!message) throw notFound('Message', messageId);
-      await this.assertBranchIdle(em, conversation.id, messageId);
-      return this.createRun(em, viewer, conversation, message, agent, model, options, opts);
-    });
-    await this.enqueue(ctx, run, queued, { tipId: run.inputMessage?.id, priority });
+    const conversationId = requireId(input.conversationId, 'conversationId');
+    const tip: RunTip = explicitMessageId ? { messageId: explicitMessageId } : 'activeLeaf';
+    const { run, priority } = await this.start(ctx, viewer, { conversationId, tip, agentId: input.agentId, model: input.model, settings: input.settings, run: opts });
+    await this.enqueue(ctx, run, this.queuedEvent(run), { tipId: run.inputMessage?.id, priority });
     return run;
   }
 
@@ -152,7 +150,7 @@ export class RunCommandService {
     if (missing.length) throw badInput('toolOutputs', `missing outputs for ${missing.join(', ')}`, { missing });
     if (unknown.length) throw badInput('toolOutputs', `no pending call ${unknown.join(', ')}`, { unknown });
     if (given.size !== input.toolOutputs.length) throw badInput('toolOutputs', 'each call may be answered once');
-    const { tipId, priority } = await this.inTransaction(ctx, undefined, async ({ em }) => {
+    const { tipId, priority } = await this.inTransaction(ctx, async ({ em }) => {
       // SKIP LOCKED: of two concurrent submits, the one that finds the row taken gets CONFLICT at once.
       const locked = await em.findOne(Run, { id: run.id, status: RunStatus.REQUIRES_ACTION }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!locked) throw conflict(`Run ${run.id} is no longer waiting for tool outputs`);
@@ -176,17 +174,60 @@ export class RunCommandService {
     return this.deps.runs.get(ctx, viewer, run.id);
   }
 
-  /** The conversation, row-locked in the transaction when the request continues its active leaf. */
-  private conversation(tx: Context, viewer: Viewer, id: string, locked: boolean): Promise<Conversation> {
-    return locked
-      ? this.deps.conversations.getLocked(tx.em, viewer, id, 'conversationId')
-      : this.deps.conversations.get(tx, viewer, id, 'conversationId');
+  /**
+   * Writes a QUEUED run (and a send's message) in one round trip
+   * (run-start.sql.ts), then reports the first check that failed in the order
+   * callers have always been told them: conversation, agent, model, settings,
+   * the tip a start answers, the branch, the parent a send continues, the
+   * active-run cap.
+   */
+  private async start(ctx: Context, viewer: Viewer, req: StartRequest): Promise<RunStartOutcome & { run: Run; priority: number }> {
+    const agentId = optionalId(req.agentId, 'agentId');
+    const model = req.model == null ? undefined : this.checkModel(req.model);
+    const options = this.requestOptions(req.settings);
+    let outcome: RunStartOutcome | null;
+    try {
+      outcome = await startRunStatement(ctx.em, {
+        viewer,
+        conversationId: req.conversationId,
+        tip: req.tip,
+        message: req.message,
+        agentId,
+        model,
+        defaultModel: this.deps.defaultModel,
+        providers: this.deps.providers.names(),
+        options,
+        // Server tools named by the request were checked against the client tools already; else the agent's are.
+        clientToolNames: options.tools ? [] : (options.clientTools ?? []).map((t) => t.name),
+        maxActiveRuns: this.deps.maxActiveRunsPerUser,
+        run: req.run ?? {},
+      });
+    } catch (err) {
+      // The partial unique index is the last word on "one active run per branch": a start that lost a
+      // race with another on the same tip is told which run won, like one that lost the plain check.
+      if (!isUniqueViolation(err, 'runs_one_active_per_branch')) throw err;
+      const tipId = typeof req.tip === 'object' ? req.tip.messageId : undefined;
+      const busy = tipId ? await this.activeRunOn(ctx.em.fork(), req.conversationId, tipId) : null;
+      throw busy ? this.branchBusy(busy) : conflict('Another run is already active on this branch');
+    }
+    if (!outcome) throw notFound('Conversation', req.conversationId);
+    if (outcome.agentWanted && !outcome.agentFound) throw notFound('Agent', outcome.agentWanted);
+    if (!outcome.modelUsable) this.checkModel(outcome.model);
+    if (outcome.clientToolClash) throw this.serverToolClash(options, outcome.agentTools);
+    if (!req.message && !outcome.tipId) throw badInput('messageId', 'the conversation has no messages to answer');
+    if (!req.message && !outcome.tipFound) throw notFound('Message', outcome.tipId!);
+    if (outcome.busy) throw this.branchBusy(outcome.busy);
+    if (outcome.tipId && !outcome.tipFound) throw notFound('Message', outcome.tipId);
+    const { priority } = admission(outcome.activeRuns, this.deps.maxActiveRunsPerUser);
+    if (!outcome.run) throw new Error(`The start of a run on conversation ${req.conversationId} wrote nothing`);
+    return { ...outcome, run: outcome.run, priority };
   }
 
-  /** Policy "reject": a branch whose tip is being answered takes no new message or run. */
-  private async assertBranchIdle(em: EntityManager, conversationId: string, tipId: string): Promise<void> {
-    const busy = await this.activeRunOn(em, conversationId, tipId);
-    if (busy) throw this.branchBusy(busy);
+  /** The run's first event, which creates its log (its epoch): an append that later finds no log knows it was lost. */
+  private queuedEvent(run: Run): Promise<unknown> {
+    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null }, { create: true });
+    queued.catch(() => undefined); // awaited by enqueue()
+    return queued;
   }
 
   private async activeRunOn(em: EntityManager, conversationId: string, tipId: string): Promise<Pick<Run, 'id' | 'status'> | null> {
@@ -206,65 +247,25 @@ export class RunCommandService {
   }
 
   /**
-   * Inserts a QUEUED run in `em`'s transaction and appends its first event
-   * while that transaction commits (one round trip fewer before the worker
-   * starts). If the commit fails, the run id was never given to anyone and its
-   * lone event expires with the stale-run TTL.
-   */
-  private async createRun(em: EntityManager, viewer: Viewer, conversation: Conversation, input: Message, agent: Agent | undefined, model: string, options: RunOptions, extra: { branchKey?: string; comparisonId?: string } = {}): Promise<{ run: Run; queued: Promise<unknown>; priority: number }> {
-    const { priority } = await admitRun(em, viewer.id, this.deps.maxActiveRunsPerUser);
-    const run = await insertEntity(em, Run, {
-      conversation,
-      owner: em.getReference('User', viewer.id) as never,
-      agent,
-      model,
-      branchKey: extra.branchKey ?? input.id,
-      comparisonId: extra.comparisonId,
-      inputMessage: input,
-      options: options as Record<string, unknown>,
-    });
-    // The run's first event creates its log (its epoch); an append that finds no log later knows it was lost.
-    const queued = this.deps.log.append(run.id, { type: 'RunStatusChanged', status: RunStatus.QUEUED, previousStatus: null }, { create: true });
-    queued.catch(() => undefined); // awaited by enqueue() after a commit; ignored after a rollback
-    return { run, queued, priority };
-  }
-
-  /**
-   * The partial unique index is the last word on "one active run per branch":
-   * a racing request that passed assertBranchIdle still ends here, and is told
-   * which run won, like the one that lost the plain check.
-   *
    * `fn` gets the request's context with the transaction's entity manager:
    * every read inside must go through it. A read through the request's own
    * manager would wait for a second pooled connection while this one is held,
    * and a burst of such requests deadlocked the pool (found by black-box
    * testing: 40 concurrent sends with an agent stalled the server for 60 s).
    */
-  private async inTransaction<T>(
-    ctx: Context,
-    branch: { conversationId: string; tipId?: string } | undefined,
-    fn: (tx: Context) => Promise<T>,
-  ): Promise<T> {
-    try {
-      // A plain transaction on a fork, not em.transactional(): the writes inside are statements
-      // (insertMessage, insertEntity, locked reads), so the flush that transactional() runs before
-      // COMMIT would only compute change sets for everything loaded and find none.
-      const em = ctx.em.fork();
-      return await em.getConnection().transactional(async (trx) => {
-        em.setTransactionContext(trx);
-        try {
-          return await fn({ ...ctx, em });
-        } finally {
-          em.resetTransactionContext();
-        }
-      });
-    } catch (err) {
-      if (isUniqueViolation(err, 'runs_one_active_per_branch')) {
-        const busy = branch?.tipId ? await this.activeRunOn(ctx.em.fork(), branch.conversationId, branch.tipId) : null;
-        throw busy ? this.branchBusy(busy) : conflict('Another run is already active on this branch');
+  private async inTransaction<T>(ctx: Context, fn: (tx: Context) => Promise<T>): Promise<T> {
+    // A plain transaction on a fork, not em.transactional(): the writes inside are statements
+    // (insertMessage, locked reads) and one flush, so the flush that transactional() runs before
+    // COMMIT would only compute change sets for everything loaded and find none.
+    const em = ctx.em.fork();
+    return em.getConnection().transactional(async (trx) => {
+      em.setTransactionContext(trx);
+      try {
+        return await fn({ ...ctx, em });
+      } finally {
+        em.resetTransactionContext();
       }
-      throw err;
-    }
+    });
   }
 
   /**
@@ -276,8 +277,7 @@ export class RunCommandService {
    */
   private async enqueue(ctx: Context, run: Run, queued: Promise<unknown>, job: { tipId?: string; priority: number }, details: Record<string, unknown> = {}): Promise<void> {
     try {
-      await queued;
-      await this.deps.queue.enqueue({ runId: run.id, ...job });
+      await this.deps.queue.enqueue({ runId: run.id, ...job }, queued);
     } catch (err) {
       // Cancelled before its QUEUED event was written (a cancel racing a submit): it ended, nothing to undo.
       if (isRunEnded(err)) throw err;
@@ -289,13 +289,8 @@ export class RunCommandService {
     }
   }
 
-  private async agentFor(ctx: Context, viewer: Viewer, conversation: Conversation, agentId?: string | null): Promise<Agent | undefined> {
-    if (agentId) return this.deps.agents.get(ctx, viewer, agentId, 'agentId');
-    return conversation.agent ? this.deps.agents.get(ctx, viewer, conversation.agent.id) : undefined;
-  }
-
-  private modelFor(requested: string | undefined | null, agent: Agent | undefined, conversation: Conversation): string {
-    const model = requested ?? agent?.model ?? conversation.settings.model ?? this.deps.defaultModel;
+  /** A model the request names: known to a configured provider, else BAD_USER_INPUT. */
+  private checkModel(model: string): string {
     requireText(model, 'model', LIMITS.model);
     try {
       this.deps.providers.resolve(model);
@@ -305,10 +300,22 @@ export class RunCommandService {
     return model;
   }
 
-  private options(settings: RunSettingsInput | undefined | null, agent: Agent | undefined): RunOptions {
+  /** The first client tool named like one of the agent's server tools (the start statement found one). */
+  private serverToolClash(options: RunOptions, agentTools: readonly string[]): AppError {
+    const clash = (options.clientTools ?? []).find((t) => agentTools.includes(t.name));
+    return badInput('settings.clientTools.name', `"${clash?.name}" is also a server-side tool of this run; give the client tool another name`);
+  }
+
+  /**
+   * The run's options as the request sets them. What it leaves out, the
+   * start statement takes from the agent (temperature, timeout) or the worker
+   * from its configuration, and the agent's server tools are checked against
+   * the client tools there.
+   */
+  private requestOptions(settings: RunSettingsInput | undefined | null): RunOptions {
     const s = settings ?? {};
     const options: RunOptions = {};
-    const temperature = requireTemperature(s.temperature, 'settings.temperature') ?? agent?.temperature;
+    const temperature = requireTemperature(s.temperature, 'settings.temperature');
     if (temperature != null) options.temperature = temperature;
     if (s.maxTokens != null) {
       if (s.maxTokens < 1 || s.maxTokens > 200_000) throw badInput('settings.maxTokens', 'must be between 1 and 200000');
@@ -320,8 +327,7 @@ export class RunCommandService {
     }
     if (s.timeoutMs != null && !isRunTimeout(s.timeoutMs)) throw badInput('settings.timeoutMs', `must be between ${RUN_TIMEOUT_MS.min} and ${RUN_TIMEOUT_MS.max}`);
     // The run's own deadline, then its agent's; neither: the worker's PARLEY_RUN_TIMEOUT_MS.
-    const timeoutMs = s.timeoutMs ?? agent?.runTimeoutMs;
-    if (timeoutMs != null) options.timeoutMs = timeoutMs;
+    if (s.timeoutMs != null) options.timeoutMs = s.timeoutMs;
     requireListSize(s.tools, 'settings.tools', LIMITS.tools);
     requireListSize(s.clientTools, 'settings.clientTools', LIMITS.clientTools);
     if (s.tools) {
@@ -331,7 +337,7 @@ export class RunCommandService {
     }
     if (s.clientTools?.length) {
       const names = new Set<string>();
-      const serverTools = options.tools ?? agent?.tools ?? [];
+      const serverTools = options.tools ?? [];
       for (const t of s.clientTools) {
         if (!TOOL_NAME.test(t.name)) throw badInput('settings.clientTools.name', 'must be 1–64 letters, digits, _ or -');
         // The model must be able to tell which tool it calls: one definition per name.

@@ -11,7 +11,7 @@ import { buildModelContext } from '../context/context-builder';
 import type { ContextSummarizer } from '../context/summarizer';
 import { MessageRole, MessageStatus, type Message, type ToolCallPart } from '../messages/message.entity';
 import { loadPath } from '../messages/message-tree.sql';
-import type { RunJob } from '../../queue/run-queue';
+import type { JobProgress, RunJob } from '../../queue/run-queue';
 import { Run, RunStatus } from './run.entity';
 import { RunStepStatus, RunStepType } from './run-step.entity';
 import type { RunStore } from './run-store';
@@ -19,6 +19,7 @@ import { StopRun, addUsage, classifyFailure, finishOrCancel, finishRun, pickUsag
 import type { RunOptions } from './run-options';
 import type { RunHeartbeat } from './run-heartbeat';
 import { ZERO_USAGE, type UsageColumns } from '../usage/usage.types';
+import { observeModelCall, observeRunStarted, observeToolCall } from '../../observability/runs';
 
 export interface RunExecutorDeps {
   store: RunStore;
@@ -50,9 +51,10 @@ interface Execution {
   signal: AbortSignal;
   ownerId: string;
   /**
-   * Appends not awaited yet. One Redis connection executes commands in the
-   * order they were sent, so deltas can be pipelined without waiting a round
-   * trip each; they are awaited before anything is written to Postgres.
+   * Appends not awaited yet. The log keeps a run's appends in call order and
+   * sends those made while one is in flight together, as one batch, so deltas
+   * never wait a round trip each; they are awaited before anything is written
+   * to Postgres, and a failed batch fails each of its appends here.
    */
   pending: Promise<unknown>[];
   /** What the current model call was sent; written with its step. */
@@ -84,7 +86,7 @@ export class RunExecutor {
     else await Promise.all(appended);
   }
 
-  async execute(job: RunJob): Promise<void> {
+  async execute(job: RunJob, progress?: JobProgress): Promise<void> {
     const abort = new AbortController();
     const offCancel = this.deps.signals.onCancel(job.runId, () => abort.abort());
     // The branch path is read while the run is claimed: one round trip on the way to the first token, not two.
@@ -94,7 +96,9 @@ export class RunExecutor {
     let deadline: NodeJS.Timeout | undefined;
     try {
       const run = await this.deps.store.claim(job.runId, this.deps.runTimeoutMs);
-      if (!run) return await this.notClaimed(job.runId);
+      void progress?.claimed();
+      if (!run) return await this.notClaimed(job);
+      observeRunStarted(this.deps.logger, run);
       // Ended by someone else (the reconciler after a lost lease): nothing here may write for it any more.
       release = this.deps.heartbeat?.hold(run.id, () => abort.abort()) ?? release;
       // The deadline aborts like a cancel, with a reason that classifyFailure turns into RUN_TIMEOUT.
@@ -150,10 +154,12 @@ export class RunExecutor {
   /**
    * A job whose run could not be claimed. A run still IN_PROGRESS (or
    * CANCELLING) means the process executing it died and BullMQ handed its
-   * stalled job on: it ends FAILED. Any other run has ended or is not ours.
+   * stalled job on: it ends FAILED. Any other run has ended or is not ours,
+   * and so is any run a standby copy finds claimed: its executor holds it.
    */
-  private async notClaimed(runId: string): Promise<void> {
-    const run = await this.deps.store.load(runId);
+  private async notClaimed(job: RunJob): Promise<void> {
+    if (job.standby) return;
+    const run = await this.deps.store.load(job.runId);
     if (run?.status === RunStatus.IN_PROGRESS || run?.status === RunStatus.CANCELLING) {
       await finishRun(this.deps, run, RunStatus.FAILED, [run.status], {
         code: 'WORKER_LOST',
@@ -284,6 +290,7 @@ export class RunExecutor {
       exec.totals.timeToFirstTokenMs = firstTokenAt - run.createdAt.getTime();
     }
     const { status: stepStatus, error: stepError } = err ? classifyFailure(err, exec.signal) : { status: undefined, error: undefined };
+    observeModelCall({ run, model: exec.model, index, startedAt, completedAt, firstTokenAt, usage: stepUsage, error: err ? (stepError ?? { code: String(stepStatus) }) : undefined });
     const message = await this.deps.store.persistStep(
       run,
       exec.tipId,
@@ -326,6 +333,7 @@ export class RunExecutor {
           searchMessages: (q, limit) => searchMessages(this.deps.store.em(), exec.ownerId, q, limit),
         })
       : { output: `Tool "${call.name}" is not available to this run`, isError: true, cached: false, durationMs: 0 };
+    observeToolCall(run.id, index, call, startedAt, result);
     if (exec.signal.aborted) throw new ProviderError('CANCELLED', 'Run cancelled');
     await this.emit(run.id, {
       type: 'ToolCallCompleted',

@@ -8,6 +8,8 @@ import { RunStep, RunStepStatus, RunStepType } from './run-step.entity';
 import { canTransition } from './run-state';
 import type { UsageColumns } from '../usage/usage.types';
 import { withDbRetry, type DbRetryPolicy } from '../../db/retry';
+import { prepared, preparedRows } from '../../db/sql';
+import { observeRunTransition, observeStepWrite } from '../../observability/runs';
 
 export interface StepRecord {
   index: number;
@@ -41,6 +43,18 @@ export interface StepMessage {
   status: MessageStatus;
   latencyMs?: number;
 }
+
+/** A QUEUED run to IN_PROGRESS, with its conversation and agent (see RunStore.claim): on every worker's way to a first token, so planned once. */
+const CLAIM = prepared(
+  'run_claim',
+  `with claimed as (
+     update runs set status = ?, started_at = coalesce(started_at, now()), updated_at = now(), heartbeat_at = now(),
+            deadline_at = now() + coalesce((options->>'timeoutMs')::int, ?) * interval '1 millisecond'
+      where id = ? and status = ?
+     returning *)
+   select claimed.*, to_jsonb(c) as claimed_conversation, to_jsonb(a) as claimed_agent
+     from claimed join conversations c on c.id = claimed.conversation_id left join agents a on a.id = claimed.agent_id`,
+);
 
 /**
  * The run engine's only door to Postgres. Tokens never come here: a finished
@@ -76,16 +90,7 @@ export class RunStore {
    */
   async claim(runId: string, defaultTimeoutMs: number): Promise<Run | null> {
     const em = this.em();
-    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
-      `with claimed as (
-         update runs set status = ?, started_at = coalesce(started_at, now()), updated_at = now(), heartbeat_at = now(),
-                deadline_at = now() + coalesce((options->>'timeoutMs')::int, ?) * interval '1 millisecond'
-          where id = ? and status = ?
-         returning *)
-       select claimed.*, to_jsonb(c) as claimed_conversation, to_jsonb(a) as claimed_agent
-         from claimed join conversations c on c.id = claimed.conversation_id left join agents a on a.id = claimed.agent_id`,
-      [RunStatus.IN_PROGRESS, defaultTimeoutMs, runId, RunStatus.QUEUED],
-    );
+    const [row] = await preparedRows<Record<string, unknown>>(em, CLAIM, [RunStatus.IN_PROGRESS, defaultTimeoutMs, runId, RunStatus.QUEUED]);
     if (!row) return null;
     const { claimed_conversation: conversation, claimed_agent: agent, ...run } = row;
     // Mapped into one fork, the run's conversation and agent references resolve to these rows.
@@ -107,6 +112,7 @@ export class RunStore {
     if (!legal.length) return false;
     return this.retrying(async (attempt) => {
       const moved = await this.em().nativeUpdate(Run, { id: runId, status: { $in: legal } }, { ...data, status: to, updatedAt: new Date() });
+      if (moved > 0) observeRunTransition(legal, to);
       if (moved > 0 || attempt === 1) return moved > 0;
       // A retry that finds nothing to move: the attempt whose answer was lost with its connection may have moved it.
       const now = await this.em().findOne(Run, { id: runId }, { fields: ['status'] });
@@ -193,13 +199,13 @@ export class RunStore {
     message: StepMessage | undefined,
     totals: UsageColumns & { timeToFirstTokenMs?: number; contextPlan?: Record<string, unknown> },
   ): Promise<Message | undefined> {
-    return this.retrying(async (attempt) => {
+    return observeStepWrite(step, () => this.retrying(async (attempt) => {
       // A retry after a lost answer: the step may have committed (run_steps is unique on run and index).
       if (attempt > 1 && (await this.em().count(RunStep, { run: run.id, index: step.index }))) {
         return message ? ((await this.em().findOne(Run, { id: run.id }, { populate: ['responseMessage'] }))?.responseMessage ?? undefined) : undefined;
       }
       return this.writeStep(run, tipId, step, message, totals);
-    });
+    }));
   }
 
   private async writeStep(

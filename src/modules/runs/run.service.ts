@@ -1,6 +1,7 @@
 import type { Context, Viewer } from '../../server/context';
-import { AppError, ErrorCode, badInput } from '../../server/errors';
-import { loadOwned } from '../../server/ownership';
+import { AppError, ErrorCode, badInput, notFound } from '../../server/errors';
+import { isAdmin, loadOwned } from '../../server/ownership';
+import { prepared, preparedRows } from '../../db/sql';
 import { requireId } from '../../server/validate';
 import { eventsLost, isLostEpoch, isTerminal, type RunEvent } from '../../events/run-event-log';
 import { Run, RunStatus } from './run.entity';
@@ -10,6 +11,9 @@ import { isTerminalStatus } from './run-state';
 const NO_EVENTS: AsyncIterable<RunEvent> = {
   [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }),
 };
+
+/** What authorizing a subscription needs of a run: one prepared statement, no entity. */
+const RUN_STATUS = prepared('run_status_owned', 'select id, status from runs where id = ? and (owner_id = ? or ?)');
 
 /** Reads runs; starting and driving them belongs to the run engine. */
 export class RunService {
@@ -36,7 +40,9 @@ export class RunService {
    * tail checks continuity from there on, and fails with EVENTS_LOST too.
    */
   async events(ctx: Context, viewer: Viewer, runId: string, after: number): Promise<AsyncIterable<RunEvent>> {
-    const run = await this.get(ctx, viewer, runId, 'runId');
+    const id = requireId(runId, 'runId');
+    const [run] = await preparedRows<{ id: string; status: RunStatus }>(ctx.em, RUN_STATUS, [id, viewer.id, isAdmin(viewer)]);
+    if (!run) throw notFound('Run', id);
     const log = ctx.services.eventLog;
     const ended = isTerminalStatus(run.status);
     // A run past QUEUED, or one the client has seen events of, has a log: if it is missing, it was lost.
