@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', 'sdk/generated/', 'coverage/', '.data/', 'bench/results/'],
+    ignores: ['dist/', 'node_modules/', 'sdk/generated/', 'sdk/dist/', 'coverage/', '.data/', 'bench/results/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

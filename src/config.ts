@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { observabilityEnv, toObservabilityConfig, type ObservabilityConfig } from './observability/config';
 
 /**
  * Configuration comes from the environment only, validated once at boot so a
@@ -34,13 +35,23 @@ const envSchema = z.object({
   PARLEY_MODELS: z.string().optional(),
   PARLEY_DEFAULT_MODEL: z.string().optional(),
   PARLEY_SUMMARY_MODEL: z.string().min(1).default('demo/demo'),
-  PARLEY_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Read as an API key only with the prefix (src/modules/users/api-key.ts): anything else would be taken for a JWT and never authenticate.
+  PARLEY_ADMIN_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^pk_\S{16,}$/.test(v), {
+      message: 'must be pk_ followed by at least 16 characters with no spaces, like every Parley API key (without the prefix it is read as a JWT and never authenticates); make one with `npx parley generate-key`',
+    }),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // When set, a JWT must name this issuer (`iss`) and this audience (`aud`); `exp` is always required.
   JWT_ISSUER: z.string().trim().min(1).optional(),
   JWT_AUDIENCE: z.string().trim().min(1).optional(),
   PARLEY_DATA_DIR: z.string().default('.data'),
   PARLEY_WORKER: z.enum(['inline', 'off']).default('inline'),
+  // off: this process applies no migrations and refuses to start on a database that lacks some (`npx parley migrate` applies them).
+  PARLEY_MIGRATE: z.enum(['on', 'off']).default('on'),
+  // How long SIGTERM/SIGINT may take (drain requests and sockets, finish running jobs) before the process exits 1 anyway.
+  PARLEY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(15_000),
   PARLEY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PARLEY_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
   // Every run ends (src/modules/runs/run-reconciler.ts): execution deadline, paused-run expiry, worker lease.
@@ -83,8 +94,16 @@ const envSchema = z.object({
   PARLEY_MAX_QUERY_COST: z.coerce.number().int().min(1).default(50_000),
   PARLEY_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
   PARLEY_INTROSPECTION: z.enum(['on', 'off']).optional(),
+  // GraphiQL at GET /graphql (src/server/explorer.ts): on by default outside production, like introspection.
+  PARLEY_EXPLORER: z.enum(['on', 'off']).optional(),
+  // Browser origins allowed to call the API (src/server/cors.ts); unset: no CORS headers, any WebSocket origin.
+  PARLEY_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => corsOrigins(v ?? '', ctx)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
+  ...observabilityEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -113,6 +132,10 @@ export interface Config {
   jwtAudience?: string;
   dataDir: string;
   worker: 'inline' | 'off';
+  /** Whether this process applies pending migrations at boot (under an advisory lock), or only checks that none are pending. */
+  migrate: boolean;
+  /** Upper bound of a graceful shutdown (src/process.ts); a deployment's stop grace period must be longer. */
+  shutdownTimeoutMs: number;
   workerConcurrency: number;
   jobLockMs: number;
   /** Default execution deadline of a run (per claim); agents and runs may set their own. */
@@ -134,6 +157,10 @@ export interface Config {
   operationTimeoutMs: number;
   /** Whether `__schema`/`__type` queries are answered; off by default in production. */
   introspection: boolean;
+  /** Whether GET /graphql serves GraphiQL to browsers; off by default in production. */
+  explorer: boolean;
+  /** Origins (`https://app.example.com`) whose pages may call the API; empty: CORS off. */
+  corsOrigins: string[];
   /** Requests per minute by operation class, 0 = off (src/server/rate-limit.ts). */
   rateLimits: RateLimitConfig;
   /** Concurrent graphql-ws operations one socket, and one user across every node, may hold. */
@@ -155,6 +182,8 @@ export interface Config {
   guardrails: boolean;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
+  /** Metrics and traces (src/observability/config.ts). */
+  observability: ObservabilityConfig;
 }
 
 /** What one GraphQL document may ask for; past any of these it is refused with QUERY_TOO_COMPLEX. */
@@ -200,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtAudience: e.JWT_AUDIENCE,
     dataDir: e.PARLEY_DATA_DIR,
     worker: e.PARLEY_WORKER,
+    migrate: e.PARLEY_MIGRATE === 'on',
+    shutdownTimeoutMs: e.PARLEY_SHUTDOWN_TIMEOUT_MS,
     workerConcurrency: e.PARLEY_WORKER_CONCURRENCY,
     jobLockMs: e.PARLEY_JOB_LOCK_MS,
     runTimeoutMs: e.PARLEY_RUN_TIMEOUT_MS,
@@ -220,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     operationTimeoutMs: e.PARLEY_OPERATION_TIMEOUT_MS,
     introspection: e.PARLEY_INTROSPECTION ? e.PARLEY_INTROSPECTION === 'on' : e.NODE_ENV !== 'production',
+    explorer: e.PARLEY_EXPLORER ? e.PARLEY_EXPLORER === 'on' : e.NODE_ENV !== 'production',
+    corsOrigins: e.PARLEY_CORS_ORIGINS,
     rateLimits: rateLimits(e),
     maxSubscriptionsPerSocket: e.PARLEY_GUARDRAILS === 'on' ? e.PARLEY_MAX_SUBSCRIPTIONS_PER_SOCKET : Number.POSITIVE_INFINITY,
     maxSubscriptionsPerUser: e.PARLEY_GUARDRAILS === 'on' ? e.PARLEY_MAX_SUBSCRIPTIONS_PER_USER : Number.POSITIVE_INFINITY,
@@ -230,7 +263,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     guardrails: e.PARLEY_GUARDRAILS === 'on',
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
+    observability: toObservabilityConfig(e),
   };
+}
+
+/** `https://a.example, http://localhost:5173` → normalized origins; anything but a bare http(s) origin is refused. */
+function corsOrigins(list: string, ctx: z.RefinementCtx): string[] {
+  const origins: string[] = [];
+  for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || item.includes('*') || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${item}" is not an origin like https://app.example.com (scheme, host and optional port; no path, no wildcard)` });
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return [...new Set(origins)];
 }
 
 function rateLimits(e: Env): RateLimitConfig {

@@ -5,11 +5,9 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { execute } from 'graphql';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { createRuntime, type Runtime } from '../runtime';
@@ -19,16 +17,19 @@ import { createServices, type Services } from './services';
 import { buildContext } from './context-factory';
 import { formatError } from './errors';
 import { mountHealth } from './health';
+import { mountExplorer } from './explorer';
+import { corsMiddleware, websocketOriginCheck } from './cors';
 import type { Context } from './context';
 import { startWorker } from '../worker-loop';
-import { sharedSubscribe } from './shared-subscription';
+import { serveGraphqlWs } from './graphql-ws';
 import { createHttpRateLimits } from './http-rate-limits';
 import { createWsLimits } from './ws-limits';
 import { createLiveSubscriptions } from './live-subscriptions';
 import { upgradeClientIp } from './auth-failures';
 import { createQueryGuard } from './query-guard';
 import { subscriptionsOverWebSocketOnly } from './http-operations';
-import { collapseStopErrors, deadlinePlugin, httpDeadline, stopOnAbort, withDeadline } from './operation-deadline';
+import { deadlinePlugin, httpDeadline, stopOnAbort } from './operation-deadline';
+import { observeHttpOperations, operationsPlugin, serveMetrics } from '../observability';
 
 export interface ParleyApp {
   url: string;
@@ -76,7 +77,13 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
     app.set('trust proxy', config.trustProxy);
     const httpServer: Server = createServer(app);
     // A message over the body limit closes its socket with 1009, as HTTP answers 413.
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+    // With PARLEY_CORS_ORIGINS set, an upgrade from a page on another origin is refused (403).
+    const wsServer = new WebSocketServer({
+      server: httpServer,
+      path: '/graphql',
+      maxPayload: config.maxBodyBytes,
+      verifyClient: websocketOriginCheck(config.corsOrigins),
+    });
     const wsLimits = createWsLimits({ config, rateLimits: services.rateLimits, redis: runtime.redis, logger });
     const httpLimits = createHttpRateLimits(services.rateLimits);
     stops.push(async () => wsLimits.close());
@@ -90,42 +97,17 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
       stopListening();
       await services.revocations.close();
     });
-    const wsCleanup = useServer(
-      {
-        schema,
-        connectionInitWaitTimeout: config.wsInitTimeoutMs,
-        // Limits first: a refused operation costs no parsing.
-        onSubscribe: async (ctx, id, payload) => (await wsLimits.admit(ctx, id)) ?? guard.onSubscribe(schema, payload),
-        onComplete: (ctx, id) => wsLimits.release(ctx, id),
-        onClose: (ctx) => wsLimits.closed(ctx),
-        execute: withDeadline(timeoutMs, execute),
-        // The deadline covers setting the subscription up, then each event's execution on its own.
-        subscribe: withDeadline(timeoutMs, async (args) => liveSubscriptions.track(args, await sharedSubscribe(args, withDeadline(timeoutMs, execute)))),
-        onConnect: async (ctx) => {
-          const params = ctx.connectionParams ?? {};
-          const auth = params.authorization ?? params.Authorization;
-          // Failed authentications count per address, as over HTTP (src/server/auth-failures.ts).
-          const clientIp = upgradeClientIp(ctx.extra.request, app.get('trust proxy fn'));
-          (ctx.extra as Record<string, unknown>).clientIp = clientIp;
-          const probe = await buildContext(deps, typeof auth === 'string' ? auth : undefined, undefined, undefined, clientIp);
-          if (!probe.viewer) return false; // graphql-ws closes with 4403 Forbidden
-          wsLimits.connected(ctx, probe.viewer);
-          (ctx.extra as Record<string, unknown>).authorization = auth;
-          return true;
-        },
-        context: (ctx) => {
-          const extra = ctx.extra as { authorization?: string; clientIp?: string };
-          return buildContext(deps, extra.authorization, undefined, undefined, extra.clientIp);
-        },
-        onNext: (_ctx, _id, _payload, _args, result) =>
-          result.errors ? { ...result, errors: collapseStopErrors(result.errors.map((e) => format(e, e))) } : undefined,
-        onError: (ctx, id, _payload, errors) => {
-          wsLimits.release(ctx, id);
-          return errors.map((e) => format(e, e));
-        },
-      },
-      wsServer,
-    );
+    const wsCleanup = serveGraphqlWs(wsServer, {
+      schema,
+      deps,
+      guard,
+      wsLimits,
+      live: liveSubscriptions,
+      timeoutMs,
+      connectionInitWaitTimeout: config.wsInitTimeoutMs,
+      format,
+      clientIpOf: (request) => upgradeClientIp(request, app.get('trust proxy fn')),
+    });
 
     const apollo = new ApolloServer<Context>({
       schema,
@@ -146,25 +128,36 @@ export async function startParley(config: Config, opts: StartOptions = {}): Prom
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // No @cacheControl hints are used; the default plugin would still wrap every field resolution.
         ApolloServerPluginCacheControlDisabled(),
+        // A browser's GET /graphql is the explorer's (src/server/explorer.ts); Apollo's page loads Sandbox from a CDN.
+        ApolloServerPluginLandingPageDisabled(),
         subscriptionsOverWebSocketOnly,
         guard.apolloPlugin,
         httpLimits.plugin,
         deadlinePlugin(timeoutMs),
+        operationsPlugin,
         { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       ],
     });
     await apollo.start();
 
     mountHealth(app, { orm: runtime.orm, redis: runtime.redis });
+    stops.push(await serveMetrics(config, logger, app));
     app.use((req, res, next) => {
       const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       res.setHeader('x-request-id', id);
       res.locals.requestId = id;
       next();
     });
+    const cors = corsMiddleware(config.corsOrigins);
+    if (cors) app.use('/graphql', cors);
+    if (config.explorer) {
+      mountExplorer(app, '/graphql');
+      if (!config.introspection) logger.warn('PARLEY_EXPLORER is on and PARLEY_INTROSPECTION off: the explorer runs operations but shows no docs or completion');
+    }
     app.use(
       '/graphql',
       express.json({ limit: config.maxBodyBytes }),
+      observeHttpOperations(logger),
       httpLimits.shortcut,
       expressMiddleware(apollo, {
         context: async ({ req, res }) =>
